@@ -1,0 +1,94 @@
+"""What the ASGI and WSGI layers share: error rendering, ``Vary`` and store resolution."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
+
+from .errors import AuthenticationError, ConfigurationError, StoreUnavailable, TokenInvalid
+from .responses import ErrorResponse, render_error, render_store_unavailable
+
+if TYPE_CHECKING:
+    from .settings import Settings
+    from .sources import RequestView, TokenSources
+    from .stores.base import Store
+
+__all__ = ["IDENTITY_KEY", "Responder", "merge_vary", "as_auth_error", "resolve_store"]
+
+#: Where the I/O layers put the :class:`~jwtmiddleware.identity.Identity`.
+IDENTITY_KEY = "jwtmiddleware.identity"
+
+logger = logging.getLogger("jwtmiddleware")
+
+
+def resolve_store(settings: Settings, store: Store | None) -> Store | None:
+    """The store object for ``STORE``: an explicit object wins, then the URL, else none."""
+    if store is not None:
+        return store
+    configured = settings.store
+    if configured is None:
+        return None
+    if isinstance(configured, str):
+        from .stores import open_store
+
+        return open_store(configured, timeout=settings.store_timeout, prefix=settings.store_prefix)
+    from .stores.base import Store as StoreType
+
+    if not isinstance(configured, StoreType):
+        raise ConfigurationError("STORE", "must be a store URL or a Store object")
+    return configured
+
+
+def merge_vary(current: str, value: str) -> str:
+    """``current`` ``Vary`` value with ``value``'s fields added (``*`` already covers all)."""
+    present = {field.strip().lower() for field in current.split(",")}
+    if "*" in present:
+        return current
+    missing = [f for f in value.split(", ") if f.lower() not in present]
+    return ", ".join([current.strip(), *missing]) if missing else current
+
+
+def as_auth_error(exc: Exception) -> AuthenticationError | StoreUnavailable:
+    """Map an exception escaping authentication to something renderable (never a 500)."""
+    if isinstance(exc, AuthenticationError | StoreUnavailable):
+        return exc
+    logger.exception("unexpected error while authenticating; refusing the request")
+    error = TokenInvalid(f"unexpected {type(exc).__name__}")
+    error.__cause__ = exc
+    return error
+
+
+class Responder:
+    """Renders refusals, once per error class, and knows the ``Vary`` value."""
+
+    def __init__(self, settings: Settings, sources: TokenSources) -> None:
+        self._realm = settings.realm
+        self._handler = cast("Callable[..., Any] | None", settings.error_handler)
+        self._cache: dict[type[Exception], ErrorResponse] = {}
+        #: ``Vary`` value for responses of protected routes (``None``: nothing to vary on).
+        self.vary: str | None = ", ".join(sources.names) or None
+
+    def response_for(self, error: Exception, view: RequestView) -> ErrorResponse:
+        """The response refusing a request; the error handler hook may replace it."""
+        if isinstance(error, AuthenticationError):
+            logger.info("authentication refused: %s (%s)", type(error).__name__, error.reason)
+        else:
+            logger.warning("authentication store unavailable: %s", error)
+        if self._handler is not None:
+            custom: Any = self._handler(error, view)
+            if custom is not None:
+                if not isinstance(custom, ErrorResponse):
+                    raise TypeError("ERROR_HANDLER must return an ErrorResponse or None")
+                return custom
+        if isinstance(error, AuthenticationError) and error.scopes:
+            return render_error(error, realm=self._realm)
+        cached = self._cache.get(type(error))
+        if cached is None:
+            if isinstance(error, StoreUnavailable):
+                cached = render_store_unavailable(error)
+            else:
+                assert isinstance(error, AuthenticationError)
+                cached = render_error(error, realm=self._realm)
+            self._cache[type(error)] = cached
+        return cached

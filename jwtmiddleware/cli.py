@@ -1,0 +1,161 @@
+"""The ``jwtmiddleware`` command line: ``python -m jwtmiddleware --help``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .manager import SessionManager
+
+from .errors import ConfigurationError, JWTMiddlewareError
+
+__all__ = ["main"]
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+
+        from .demo import build_app, demo_settings
+    except ImportError as exc:
+        print(
+            f"the demo needs the demo extra: pip install 'jwtmiddleware[demo]' ({exc})",
+            file=sys.stderr,
+        )
+        return 2
+    from .issuer import Issuer
+
+    config = demo_settings()
+    app = build_app(config)
+    base = f"http://{args.host}:{args.port}"
+    sample = Issuer(config.settings).access_token("demo-user", now=time.time(), ttl=900)
+    print(f"jwtmiddleware demo on {base}")
+    if config.generated_key:
+        print("  using a development HS256 key generated at start-up (set JWTMIDDLEWARE_SECRET")
+        print("  or JWTMIDDLEWARE_KEYS to use your own)")
+    print(f'  mint a token:  curl -s -X POST {base}/auth/token -d \'{{"subject": "alice"}}\'')
+    print("  try it (a token for demo-user, valid 15 minutes):")
+    print(f"    curl -s {base}/api/me -H 'Authorization: Bearer {sample.token}'")
+    sys.stdout.flush()
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    return 0
+
+
+def _manager(args: argparse.Namespace) -> SessionManager:
+    from .manager import SessionManager
+    from .settings import ENV_PREFIX, Settings
+
+    overrides: dict[str, Any] = {}
+    if args.store:
+        overrides["store"] = args.store
+    if not any(os.environ.get(ENV_PREFIX + name) for name in ("SECRET", "KEYS")):
+        # Store commands never sign or verify; a throwaway key satisfies validation.
+        overrides.update(secret=secrets.token_urlsafe(64), algorithms=("HS256",), keys=())
+    return SessionManager(Settings.from_env(**overrides))
+
+
+def _cmd_revoke(args: argparse.Namespace) -> int:
+    manager = _manager(args)
+    try:
+        if args.jti:
+            manager.revoke_token(args.jti, issuer=args.issuer or manager.settings.issuer or "")
+            print(f"revoked token {args.jti}")
+        elif args.subject:
+            ended = manager.logout_everywhere(args.subject, issuer=args.issuer)
+            print(f"revoked every token of {args.subject} ({ended} sessions ended)")
+        else:
+            found = manager.revoke_session(args.session)
+            print(f"revoked session {args.session}" + ("" if found else " (it was not live)"))
+    finally:
+        manager.store.close()
+    return 0
+
+
+def _cmd_sessions(args: argparse.Namespace) -> int:
+    manager = _manager(args)
+    try:
+        sessions = manager.sessions(args.subject)
+    finally:
+        manager.store.close()
+    if args.json:
+        print(json.dumps([asdict(s) for s in sessions], indent=2))
+        return 0
+    if not sessions:
+        print(f"no live sessions for {args.subject}")
+    for s in sessions:
+        seen = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(s.last_seen))
+        print(f"{s.session_id}  last seen {seen}  {s.ip or '-'}  {s.user_agent or '-'}")
+    return 0
+
+
+def _cmd_purge(args: argparse.Namespace) -> int:
+    manager = _manager(args)
+    try:
+        print(f"purged {manager.purge()} expired entries")
+    finally:
+        manager.store.close()
+    return 0
+
+
+def _store_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--store", help="store URL (default: JWTMIDDLEWARE_STORE)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="python -m jwtmiddleware",
+        description="JWT authentication middleware: demo and management commands.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    demo = sub.add_parser("demo", help="run the demo API on http://127.0.0.1:8000")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--log-level", default="info")
+    demo.set_defaults(func=_cmd_demo)
+
+    revoke = sub.add_parser("revoke", help="revoke a token, a session, or a whole subject")
+    target = revoke.add_mutually_exclusive_group(required=True)
+    target.add_argument("--jti", help="revoke one token by its jti")
+    target.add_argument("--subject", help="revoke every token and session of a subject")
+    target.add_argument("--session", help="revoke one device session by its sid")
+    revoke.add_argument("--issuer", help="the tokens' iss (default: JWTMIDDLEWARE_ISSUER)")
+    _store_option(revoke)
+    revoke.set_defaults(func=_cmd_revoke)
+
+    sessions = sub.add_parser("sessions", help="list the live device sessions of a subject")
+    sessions.add_argument("subject")
+    sessions.add_argument("--json", action="store_true", help="print JSON")
+    _store_option(sessions)
+    sessions.set_defaults(func=_cmd_sessions)
+
+    purge = sub.add_parser("purge", help="delete expired entries from the store")
+    _store_option(purge)
+    purge.set_defaults(func=_cmd_purge)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "func", None) is None:
+        parser.print_help()
+        return 2
+    try:
+        code: int = args.func(args)
+    except ConfigurationError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    except JWTMiddlewareError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return code

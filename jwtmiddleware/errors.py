@@ -1,0 +1,175 @@
+"""The exceptions jwtmiddleware raises, in one shallow tree.
+
+::
+
+    JWTMiddlewareError
+    ├── ConfigurationError          a setting is wrong (raised at start-up)
+    ├── StoreUnavailable            the revocation/session store cannot answer (503)
+    └── AuthenticationError         the request cannot be authenticated
+        ├── TokenMissing            no credentials at all (401, no error code)
+        ├── InvalidRequest          malformed request, duplicate credentials (400)
+        ├── InsufficientScope       valid token, missing scope (403)
+        ├── CSRFError               cookie token without CSRF proof (403)
+        └── TokenInvalid            the token cannot be trusted (401 invalid_token)
+            ├── TokenMalformed      not a well-formed compact JWS
+            ├── TokenTooLarge       over ``MAX_TOKEN_BYTES``
+            ├── InvalidSignature    signature, algorithm or key mismatch
+            ├── TokenExpired        ``exp`` passed
+            ├── TokenNotYetValid    ``nbf``/``iat`` in the future
+            ├── TokenRevoked        revoked in the store
+            └── ClaimCheckFailed    a claim did not satisfy a check
+
+Every authentication error carries the HTTP status and the RFC 6750 error code that the
+middleware answers with, and a fixed ``description`` that is safe to send to the client: it
+never contains the token or text from a lower-level exception. The ``reason`` attribute holds
+detail for logs and for ``python -m jwtmiddleware inspect``; it is never sent in a response.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AuthenticationError",
+    "CSRFError",
+    "ClaimCheckFailed",
+    "ConfigurationError",
+    "InsufficientScope",
+    "InvalidRequest",
+    "InvalidSignature",
+    "JWTMiddlewareError",
+    "StoreUnavailable",
+    "TokenExpired",
+    "TokenInvalid",
+    "TokenMalformed",
+    "TokenMissing",
+    "TokenNotYetValid",
+    "TokenRevoked",
+    "TokenTooLarge",
+]
+
+
+class JWTMiddlewareError(Exception):
+    """Base class of every exception raised by jwtmiddleware."""
+
+
+class ConfigurationError(JWTMiddlewareError, ValueError):
+    """A setting is missing, malformed or unsafe; raised when settings are built."""
+
+    def __init__(self, setting: str, message: str) -> None:
+        #: The UPPER_CASE name of the offending setting, e.g. ``"SECRET"``.
+        self.setting = setting
+        #: What is wrong with it and how to fix it.
+        self.message = message
+        super().__init__(f"{setting}: {message}")
+
+
+class StoreUnavailable(JWTMiddlewareError):
+    """The revocation/session store could not answer in time (answered with 503)."""
+
+    #: HTTP status used when the middleware fails closed.
+    status = 503
+    #: Seconds suggested to clients in ``Retry-After``.
+    retry_after = 1
+
+    def __init__(self, message: str = "The session store is unavailable") -> None:
+        #: Detail for logs; never sent to clients.
+        self.message = message
+        super().__init__(message)
+
+
+class AuthenticationError(JWTMiddlewareError):
+    """The request could not be authenticated.
+
+    Subclasses fix the class attributes below; the middleware renders them as an RFC 6750
+    response (``WWW-Authenticate`` header plus a JSON body).
+    """
+
+    #: HTTP status code of the error response.
+    status: int = 401
+    #: RFC 6750 ``error`` code, or ``None`` when no credentials were sent at all.
+    error: str | None = "invalid_token"
+    #: Fixed, client-safe text for ``error_description``.
+    description: str = "The access token is invalid"
+
+    def __init__(self, reason: str | None = None, *, scopes: tuple[str, ...] = ()) -> None:
+        #: Detail for logs and diagnostics (never sent to clients, never contains the token).
+        self.reason = reason or self.description
+        #: Scopes that would have been needed (for ``insufficient_scope``).
+        self.scopes = scopes
+        super().__init__(self.reason)
+
+
+class TokenMissing(AuthenticationError):
+    """No credentials were presented on a route that requires them."""
+
+    error = None
+    description = "Authentication required"
+
+
+class InvalidRequest(AuthenticationError):
+    """The request is malformed: duplicate credentials, wrong scheme, disabled source."""
+
+    status = 400
+    error = "invalid_request"
+    description = "The request carries malformed or duplicate credentials"
+
+
+class InsufficientScope(AuthenticationError):
+    """The token is valid but lacks a scope the route needs."""
+
+    status = 403
+    error = "insufficient_scope"
+    description = "The access token does not grant the required scope"
+
+
+class CSRFError(AuthenticationError):
+    """A cookie-carried token was used for an unsafe method without valid CSRF proof."""
+
+    status = 403
+    error = "csrf_failed"
+    description = "The request is missing valid CSRF proof"
+
+
+class TokenInvalid(AuthenticationError):
+    """The token cannot be trusted."""
+
+
+class TokenMalformed(TokenInvalid):
+    """The token is not a well-formed compact JWS."""
+
+    description = "The access token is malformed"
+
+
+class TokenTooLarge(TokenMalformed):
+    """The token is longer than ``MAX_TOKEN_BYTES``."""
+
+    description = "The access token is too large"
+
+
+class InvalidSignature(TokenInvalid):
+    """The signature does not verify, or the algorithm or key is not acceptable."""
+
+    description = "The access token signature is invalid"
+
+
+class TokenExpired(TokenInvalid):
+    """The token's ``exp`` has passed (beyond the leeway)."""
+
+    description = "The access token expired"
+
+
+class TokenNotYetValid(TokenInvalid):
+    """The token's ``nbf`` or ``iat`` lies in the future (beyond the leeway)."""
+
+    description = "The access token is not yet valid"
+
+
+class TokenRevoked(TokenInvalid):
+    """The token, its session or its subject was revoked in the store."""
+
+    description = "The access token has been revoked"
+
+
+class ClaimCheckFailed(TokenInvalid):
+    """A claim is missing or does not satisfy a configured check."""
+
+    description = "The access token claims were rejected"

@@ -1,0 +1,101 @@
+"""The verified caller, as the application sees it.
+
+:class:`Identity` also speaks Starlette's duck-typed user protocol (``is_authenticated``,
+``display_name``, ``identity``), and :class:`Credentials` is what Starlette expects in
+``scope["auth"]``, so ``starlette.authentication.requires`` works unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["ANONYMOUS", "AnonymousIdentity", "Credentials", "Identity"]
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """A caller whose token was verified (and not revoked)."""
+
+    #: The ``sub`` claim, or ``None`` if the token has none.
+    subject: str | None
+    #: Every claim of the token.
+    claims: Mapping[str, Any] = field(repr=False)
+    #: Scopes granted by the token (from ``SCOPE_CLAIM``).
+    scopes: frozenset[str] = frozenset()
+    #: The ``sid`` claim: the device session this token belongs to.
+    session_id: str | None = None
+    #: The ``jti`` claim.
+    token_id: str | None = None
+    #: Where the token came from: ``header``, ``cookie`` or ``query``.
+    source: str = "header"
+
+    @property
+    def is_authenticated(self) -> bool:
+        """Always true (Starlette's ``BaseUser`` protocol)."""
+        return True
+
+    @property
+    def display_name(self) -> str:
+        """The subject, for templates and logs."""
+        return self.subject or ""
+
+    @property
+    def identity(self) -> str:
+        """The subject (Starlette's ``BaseUser.identity``)."""
+        return self.subject or ""
+
+    @property
+    def issuer(self) -> str | None:
+        """The ``iss`` claim."""
+        value = self.claims.get("iss")
+        return value if isinstance(value, str) else None
+
+    @property
+    def expires_at(self) -> float | None:
+        """The ``exp`` claim as a UNIX time."""
+        value = self.claims.get("exp")
+        return float(value) if isinstance(value, int | float) else None
+
+    def has_scopes(self, *scopes: str) -> bool:
+        """Whether every given scope was granted."""
+        return self.scopes.issuperset(scopes)
+
+
+@dataclass(frozen=True, slots=True)
+class AnonymousIdentity:
+    """The caller on an optional or exempt path that sent no token."""
+
+    subject: None = None
+    claims: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    scopes: frozenset[str] = frozenset()
+    session_id: None = None
+    token_id: None = None
+    source: None = None
+
+    @property
+    def is_authenticated(self) -> bool:
+        return False
+
+    @property
+    def display_name(self) -> str:
+        return ""
+
+    @property
+    def identity(self) -> str:
+        return ""
+
+    def has_scopes(self, *scopes: str) -> bool:
+        return not scopes
+
+
+#: The shared anonymous identity.
+ANONYMOUS = AnonymousIdentity()
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """What Starlette's ``requires`` reads from ``request.auth``: the granted scopes."""
+
+    scopes: frozenset[str] = frozenset()

@@ -1,0 +1,306 @@
+"""Load, validate and prepare key material once, at start-up.
+
+Every key is bound to exactly one algorithm. The token header may only pick among the
+configured algorithms, and a key verifies only under its own algorithm, so neither an ``alg``
+swap (``HS256`` signed with an RSA public key) nor ``none`` can get through. PyJWT's algorithm
+objects do the cryptography; keys are prepared here so the request path only calls ``verify``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
+from jwt.algorithms import (
+    Algorithm,
+    ECAlgorithm,
+    OKPAlgorithm,
+    RSAAlgorithm,
+    get_default_algorithms,
+)
+from jwt.exceptions import InvalidKeyError
+
+from .errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from .settings import Settings
+
+__all__ = ["KEY_STATUSES", "SUPPORTED_ALGORITHMS", "KeySet", "VerificationKey", "build_keyset"]
+
+_IMPLS: dict[str, Algorithm] = {
+    name: impl for name, impl in get_default_algorithms().items() if name not in {"none", "ES521"}
+}
+#: Algorithms jwtmiddleware accepts in ``ALGORITHMS``.
+SUPPORTED_ALGORITHMS = tuple(sorted(_IMPLS))
+#: ``active`` keys sign and verify, ``verify-only`` keys only verify, ``retired`` keys are refused.
+KEY_STATUSES = ("active", "verify-only", "retired")
+
+_JWK_LOADERS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "RSA": RSAAlgorithm.from_jwk,
+    "EC": ECAlgorithm.from_jwk,
+    "OKP": OKPAlgorithm.from_jwk,
+}
+_MIN_RSA_BITS = 2048
+_FAMILY = {"HS": "oct", "RS": "RSA", "PS": "RSA", "ES": "EC", "Ed": "OKP"}
+_CURVES = {"ES256": "secp256r1", "ES256K": "secp256k1", "ES384": "secp384r1", "ES512": "secp521r1"}
+
+
+def family(alg: str) -> str:
+    """The JWK ``kty`` an algorithm's keys have: ``oct``, ``RSA``, ``EC`` or ``OKP``."""
+    return _FAMILY[alg[:2]]
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationKey:
+    """One prepared key, bound to one algorithm."""
+
+    #: Key id matched against the token's ``kid`` header, if any.
+    kid: str | None
+    #: The only algorithm this key verifies (and signs) with.
+    algorithm: str
+    #: Prepared verification key (secret bytes or a public key object).
+    verify_key: Any
+    #: Prepared signing key (secret or private key), or ``None`` for public-only keys.
+    sign_key: Any
+    #: PyJWT algorithm object doing the cryptography.
+    impl: Algorithm
+    #: ``active``, ``verify-only`` or ``retired``.
+    status: str = "active"
+
+    def verify(self, signing_input: bytes, signature: bytes) -> bool:
+        """Check ``signature`` over ``signing_input``; never raises on bad signatures."""
+        try:
+            return bool(self.impl.verify(signing_input, self.verify_key, signature))
+        except Exception:  # noqa: BLE001 - any failure inside the crypto layer means "invalid"
+            return False
+
+    def sign(self, signing_input: bytes) -> bytes:
+        """Sign with this key (only keys with private/secret material)."""
+        if self.sign_key is None:
+            raise ConfigurationError("KEYS", f"key {self.kid!r} has no private part to sign with")
+        return bytes(self.impl.sign(signing_input, self.sign_key))
+
+
+class KeySet:
+    """The keys a verifier trusts, indexed for the request path."""
+
+    def __init__(self, keys: Sequence[VerificationKey]) -> None:
+        self.keys: tuple[VerificationKey, ...] = tuple(keys)
+        self._by_kid = {k.kid: k for k in self.keys if k.kid is not None}
+        by_alg: dict[str, list[VerificationKey]] = {}
+        for key in self.keys:
+            if key.status != "retired":
+                by_alg.setdefault(key.algorithm, []).append(key)
+        self._by_alg = {alg: tuple(ks) for alg, ks in by_alg.items()}
+
+    def candidates(self, alg: str, kid: str | None) -> tuple[VerificationKey, ...]:
+        """Keys that may verify a token with this ``alg`` and ``kid`` (empty: reject)."""
+        if kid is None:
+            return self._by_alg.get(alg, ())
+        key = self._by_kid.get(kid)
+        if key is None or key.algorithm != alg or key.status == "retired":
+            return ()
+        return (key,)
+
+    def signing_key(self) -> VerificationKey | None:
+        """The first active key that can sign, or ``None``."""
+        for key in self.keys:
+            if key.status == "active" and key.sign_key is not None:
+                return key
+        return None
+
+
+def build_keyset(settings: Settings) -> KeySet:
+    """Validate ``SECRET``/``KEYS`` against ``ALGORITHMS`` and prepare every key."""
+    algs = settings.algorithms
+    for alg in algs:
+        if alg not in _IMPLS:
+            supported = ", ".join(SUPPORTED_ALGORITHMS)
+            raise ConfigurationError("ALGORITHMS", f"{alg!r} is not supported; use {supported}")
+    families = {family(a) for a in algs}
+    if "oct" in families and len(families) > 1:
+        raise ConfigurationError(
+            "ALGORITHMS",
+            "mixes HMAC (HS*) and asymmetric algorithms; a public key could then be used as an "
+            "HMAC secret. Use one kind per deployment.",
+        )
+    keys: list[VerificationKey] = []
+    if settings.secret is not None:
+        hmac_algs = [a for a in algs if family(a) == "oct"]
+        if len(hmac_algs) != 1:
+            raise ConfigurationError(
+                "SECRET",
+                "needs exactly one HMAC algorithm (HS256/HS384/HS512) in ALGORITHMS; "
+                "to accept several, give KEYS with one 'alg' each",
+            )
+        keys.append(_hmac_key("SECRET", settings.secret, hmac_algs[0], None, "active"))
+    for entry in settings.keys:
+        keys.extend(_load_entry(entry, algs))
+    if not keys:
+        raise ConfigurationError("SECRET", "no key material: set SECRET (HMAC) or KEYS")
+    if len({family(k.algorithm) for k in keys}) > 1:
+        raise ConfigurationError("KEYS", "mixes symmetric and asymmetric keys in one set")
+    seen: set[str] = set()
+    for key in keys:
+        if key.kid is not None:
+            if key.kid in seen:
+                raise ConfigurationError("KEYS", f"duplicate kid {key.kid!r}")
+            seen.add(key.kid)
+    return KeySet(keys)
+
+
+def _load_entry(entry: Any, algs: Sequence[str], *, depth: int = 0) -> Iterable[VerificationKey]:
+    if depth > 2:
+        raise ConfigurationError("KEYS", "key files may not point to further key files")
+    if isinstance(entry, bytes):
+        entry = entry.decode("utf-8", "replace")
+    if isinstance(entry, str):
+        text = entry.strip()
+        if text.startswith("-----BEGIN"):
+            return [_from_key_object(_load_pem(text), None, None, "active", algs)]
+        if text.startswith(("{", "[")):
+            try:
+                return _load_entry(json.loads(text), algs, depth=depth + 1)
+            except ValueError as exc:
+                raise ConfigurationError("KEYS", "a key entry is not valid JSON") from exc
+        path = Path(text)
+        if not path.is_file():
+            raise ConfigurationError("KEYS", f"{text[:80]!r} is neither PEM, JSON nor a file")
+        return _load_entry(path.read_text("utf-8"), algs, depth=depth + 1)
+    if isinstance(entry, list):
+        return [k for item in entry for k in _load_entry(item, algs, depth=depth + 1)]
+    if isinstance(entry, dict):
+        if "keys" in entry:
+            return [k for jwk in entry["keys"] for k in _load_entry(jwk, algs, depth=depth)]
+        if "kty" in entry:
+            return [_from_jwk(entry, algs)]
+        if "key" in entry:
+            return [_from_spec(entry, algs, depth)]
+    raise ConfigurationError("KEYS", "each key must be PEM, a JWK, a JWKS or {'key': ...}")
+
+
+def _from_spec(spec: dict[str, Any], algs: Sequence[str], depth: int) -> VerificationKey:
+    kid, alg, status = spec.get("kid"), spec.get("alg"), spec.get("status", "active")
+    material = spec["key"]
+    if alg is not None and alg in _IMPLS and family(alg) == "oct":
+        return _hmac_key("KEYS", material, alg, kid, status)
+    if isinstance(material, str) and not material.strip().startswith("-----BEGIN"):
+        path = Path(material.strip())
+        if not path.is_file():
+            raise ConfigurationError("KEYS", f"key {kid!r}: 'key' is neither PEM nor a file")
+        material = path.read_text("utf-8")
+    text = material.decode() if isinstance(material, bytes) else str(material)
+    return _from_key_object(_load_pem(text), kid, alg, status, algs)
+
+
+def _from_jwk(jwk: dict[str, Any], algs: Sequence[str]) -> VerificationKey:
+    kid, alg, status = jwk.get("kid"), jwk.get("alg"), jwk.get("status", "active")
+    if jwk.get("use", "sig") != "sig":
+        raise ConfigurationError("KEYS", f"key {kid!r} has use={jwk.get('use')!r}; need 'sig'")
+    kty = jwk.get("kty")
+    try:
+        if kty == "oct":
+            raw = base64.urlsafe_b64decode(str(jwk["k"]) + "==")
+            if alg is None:
+                alg = _infer_alg("oct", None, kid, algs)
+            return _hmac_key("KEYS", raw, alg, kid, status)
+        loader = _JWK_LOADERS.get(str(kty))
+        if loader is None:
+            raise ConfigurationError("KEYS", f"key {kid!r} has unsupported kty {kty!r}")
+        obj = loader(jwk)
+    except (InvalidKeyError, KeyError, ValueError, TypeError) as exc:
+        raise ConfigurationError("KEYS", f"key {kid!r} is not a valid JWK: {exc}") from exc
+    return _from_key_object(obj, kid, alg, status, algs)
+
+
+def _load_pem(text: str) -> Any:
+    data = text.encode()
+    try:
+        return load_pem_private_key(data, password=None)
+    except (ValueError, TypeError):
+        pass
+    try:
+        return load_pem_public_key(data)
+    except (ValueError, TypeError) as exc:
+        raise ConfigurationError("KEYS", "a PEM key could not be loaded") from exc
+
+
+def _key_family(obj: Any) -> tuple[str, str | None]:
+    if isinstance(obj, rsa.RSAPrivateKey | rsa.RSAPublicKey):
+        return "RSA", None
+    if isinstance(obj, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
+        return "EC", obj.curve.name
+    okp = (ed25519.Ed25519PrivateKey, ed25519.Ed25519PublicKey, ed448.Ed448PrivateKey)
+    if isinstance(obj, (*okp, ed448.Ed448PublicKey)):
+        return "OKP", None
+    raise ConfigurationError("KEYS", f"unsupported key type {type(obj).__name__}")
+
+
+def _infer_alg(kty: str, curve: str | None, kid: str | None, algs: Sequence[str]) -> str:
+    matches = [a for a in algs if family(a) == kty and (curve is None or _CURVES.get(a) == curve)]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise ConfigurationError("KEYS", f"key {kid!r} ({kty}) matches no algorithm in ALGORITHMS")
+    raise ConfigurationError(
+        "KEYS", f"key {kid!r} could be used with {', '.join(matches)}; give its 'alg'"
+    )
+
+
+def _check_status(kid: str | None, status: str) -> None:
+    if status not in KEY_STATUSES:
+        raise ConfigurationError("KEYS", f"key {kid!r}: status must be one of {KEY_STATUSES}")
+
+
+def _from_key_object(
+    obj: Any, kid: Any, alg: Any, status: str, algs: Sequence[str]
+) -> VerificationKey:
+    if kid is not None and (not isinstance(kid, str) or not kid):
+        raise ConfigurationError("KEYS", "a 'kid' must be a non-empty string")
+    _check_status(kid, status)
+    kty, curve = _key_family(obj)
+    if alg is None:
+        alg = _infer_alg(kty, curve, kid, algs)
+    if alg not in algs:
+        raise ConfigurationError("KEYS", f"key {kid!r} uses {alg!r}, which is not in ALGORITHMS")
+    if family(alg) != kty:
+        raise ConfigurationError("KEYS", f"key {kid!r} is a {kty} key and cannot be used for {alg}")
+    if kty == "RSA" and obj.key_size < _MIN_RSA_BITS:
+        raise ConfigurationError(
+            "KEYS", f"key {kid!r} has {obj.key_size} bits; RSA keys need >= {_MIN_RSA_BITS}"
+        )
+    impl = _IMPLS[alg]
+    private = obj if hasattr(obj, "public_key") else None
+    public = obj.public_key() if private is not None else obj
+    try:
+        verify_key = impl.prepare_key(public)
+        sign_key = impl.prepare_key(private) if private is not None else None
+    except (InvalidKeyError, TypeError, ValueError) as exc:
+        raise ConfigurationError("KEYS", f"key {kid!r} cannot be used for {alg}: {exc}") from exc
+    return VerificationKey(kid, alg, verify_key, sign_key, impl, status)
+
+
+def _hmac_key(setting: str, secret: Any, alg: str, kid: Any, status: str) -> VerificationKey:
+    if not isinstance(secret, str | bytes):
+        raise ConfigurationError(setting, "an HMAC secret must be a string or bytes")
+    _check_status(kid, status)
+    raw = secret.encode("utf-8") if isinstance(secret, str) else secret
+    impl = _IMPLS[alg]
+    need = int(alg[2:]) // 8
+    if len(raw) < need:
+        raise ConfigurationError(
+            setting,
+            f"is {len(raw)} bytes; {alg} needs at least {need} random bytes (generate one: "
+            f"python -c 'import secrets; print(secrets.token_urlsafe({need}))')",
+        )
+    try:
+        prepared = impl.prepare_key(raw)
+    except InvalidKeyError as exc:
+        raise ConfigurationError(setting, f"cannot be used as an HMAC secret: {exc}") from exc
+    return VerificationKey(kid, alg, prepared, prepared, impl, status)

@@ -1,0 +1,222 @@
+"""Find the token in a request: header, cookie or (opt-in) query parameter.
+
+The I/O layers wrap their native request (ASGI scope, WSGI environ) in a :class:`RequestView`
+that looks headers up lazily, so a request pays only for the lookups the settings need. A
+request carrying credentials in more than one place, or the same credential twice, is refused
+with 400 ``invalid_request`` instead of guessing which one was meant.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
+
+from .errors import InvalidRequest, TokenTooLarge
+
+if TYPE_CHECKING:
+    from .settings import Settings
+
+__all__ = ["ASGIRequestView", "RequestView", "TokenSources", "WSGIRequestView", "parse_cookie"]
+
+
+class RequestView:
+    """What the core may read of a request; I/O layers subclass it."""
+
+    __slots__ = ("client", "method", "path", "query_string")
+
+    def __init__(self, method: str, path: str, query_string: str, client: str | None) -> None:
+        #: HTTP method in upper case (``GET`` for websocket handshakes).
+        self.method = method
+        #: Request path, percent-decoded, without the query string.
+        self.path = path
+        #: Raw query string.
+        self.query_string = query_string
+        #: Client address, if known.
+        self.client = client
+
+    def get_all(self, name: str) -> list[str]:
+        """Every value of header ``name`` (lower case), in order."""
+        raise NotImplementedError
+
+    def get(self, name: str) -> str | None:
+        """The first value of header ``name`` (lower case), or ``None``."""
+        values = self.get_all(name)
+        return values[0] if values else None
+
+    def get_all_capped(self, name: str, cap: int) -> list[str]:
+        """Like :meth:`get_all`, but a value longer than ``cap`` may come back cut to ``cap + 1``
+        characters: enough to see it is too long, without decoding or copying all of it."""
+        return self.get_all(name)
+
+
+class ASGIRequestView(RequestView):
+    """A view over an ASGI ``http`` or ``websocket`` scope."""
+
+    __slots__ = ("_headers",)
+
+    def __init__(self, scope: Mapping[str, Any]) -> None:
+        client = scope.get("client")
+        super().__init__(
+            scope.get("method", "GET"),
+            scope.get("path", "/"),
+            scope.get("query_string", b"").decode("latin-1"),
+            client[0] if client else None,
+        )
+        self._headers: Sequence[tuple[bytes, bytes]] = scope.get("headers", ())
+
+    def get_all(self, name: str) -> list[str]:
+        key = name.encode("latin-1")
+        return [v.decode("latin-1") for k, v in self._headers if k == key]
+
+    def get_all_capped(self, name: str, cap: int) -> list[str]:
+        key = name.encode("latin-1")
+        return [v[: cap + 1].decode("latin-1") for k, v in self._headers if k == key]
+
+
+_ENVIRON_KEYS: dict[str, str] = {"content-type": "CONTENT_TYPE", "content-length": "CONTENT_LENGTH"}
+
+
+class WSGIRequestView(RequestView):
+    """A view over a PEP 3333 ``environ``; servers join repeated headers with commas."""
+
+    __slots__ = ("_environ",)
+
+    def __init__(self, environ: Mapping[str, Any]) -> None:
+        super().__init__(
+            environ.get("REQUEST_METHOD", "GET"),
+            environ.get("PATH_INFO", "") or "/",
+            environ.get("QUERY_STRING", ""),
+            environ.get("REMOTE_ADDR"),
+        )
+        self._environ = environ
+
+    def get_all(self, name: str) -> list[str]:
+        key = _ENVIRON_KEYS.get(name)
+        if key is None:
+            key = _ENVIRON_KEYS[name] = "HTTP_" + name.upper().replace("-", "_")
+        value = self._environ.get(key)
+        return [] if value is None else [value]
+
+
+def parse_cookie(header: str) -> dict[str, list[str]]:
+    """Parse a ``Cookie`` header into ``{name: [values...]}`` (RFC 6265, lenient on junk)."""
+    out: dict[str, list[str]] = {}
+    for part in header.split(";"):
+        name, sep, value = part.partition("=")
+        if not sep:
+            continue
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1]
+        out.setdefault(name.strip(), []).append(value)
+    return out
+
+
+class TokenSources:
+    """Extracts the token according to ``SOURCES``; built once per middleware."""
+
+    __slots__ = (
+        "_cookie",
+        "_header",
+        "_joined",
+        "_max_header",
+        "_query",
+        "_query_key",
+        "_scheme",
+        "names",
+    )
+
+    def __init__(self, settings: Settings) -> None:
+        sources = settings.sources
+        self._header = settings.header_name.lower() if "header" in sources else None
+        self._scheme = settings.header_scheme.lower()
+        self._joined = re.compile(rf",\s*{re.escape(self._scheme)}(?=[\s,]|$)", re.I)
+        # "<scheme> <token>" with room for some stray whitespace
+        self._max_header = len(self._scheme) + 1 + settings.max_token_bytes + 64
+        self._cookie = settings.cookie_name if "cookie" in sources else None
+        self._query = settings.query_parameter if "query" in sources else None
+        self._query_key = f"{settings.query_parameter}="
+        #: The request headers a response depends on (for ``Vary``).
+        self.names: tuple[str, ...] = tuple(
+            n
+            for n in (
+                settings.header_name if self._header else None,
+                "Cookie" if self._cookie else None,
+            )
+            if n
+        )
+
+    def extract(self, view: RequestView) -> tuple[str, str] | None:
+        """Return ``(token, source)`` or ``None``; raise :class:`InvalidRequest` on ambiguity."""
+        found: tuple[str, str] | None = None
+        if self._header is not None:
+            found = self._from_header(view)
+        if self._cookie is not None:
+            token = self._from_cookie(view, self._cookie)
+            if token is not None:
+                if found is not None:
+                    raise InvalidRequest("credentials in more than one place")
+                found = (token, "cookie")
+        if self._query is not None and self._query_key in view.query_string:
+            token = self._from_query(view.query_string, self._query)
+            if token is not None:
+                if found is not None:
+                    raise InvalidRequest("credentials in more than one place")
+                found = (token, "query")
+        return found
+
+    def _from_header(self, view: RequestView) -> tuple[str, str] | None:
+        assert self._header is not None
+        values = view.get_all_capped(self._header, self._max_header)
+        if not values:
+            return None
+        if len(values) > 1:
+            raise InvalidRequest("more than one authorization header")
+        raw = values[0]
+        value = raw.strip()
+        # Look at the scheme in a short prefix, and at the length before copying or scanning
+        # the rest, so a huge header costs no more than a small one.
+        scheme, _, _ = value[: len(self._scheme) + 1].partition(" ")
+        if scheme.lower() != self._scheme:
+            # WSGI servers join repeated headers with ", ": "Basic x, Bearer y" was two headers.
+            if "," in value and self._joined.search(value):
+                raise InvalidRequest("more than one authorization header")
+            return None  # another scheme (Basic, ...) is not ours to judge
+        if len(raw) > self._max_header:
+            raise TokenTooLarge("authorization header is over MAX_TOKEN_BYTES")
+        token = value[len(scheme) + 1 :].strip()
+        if not token:
+            raise InvalidRequest("empty bearer token")
+        if "," in token or " " in token or "\t" in token:
+            raise InvalidRequest("more than one credential in the authorization header")
+        return token, "header"
+
+    @staticmethod
+    def _from_cookie(view: RequestView, name: str) -> str | None:
+        headers = view.get_all("cookie")
+        if not headers:
+            return None
+        joined = "; ".join(headers)
+        if name not in joined:
+            return None
+        values = parse_cookie(joined).get(name)
+        if not values:
+            return None
+        if len(values) > 1:
+            raise InvalidRequest("the token cookie is present more than once")
+        if not values[0]:
+            return None
+        return values[0]
+
+    @staticmethod
+    def _from_query(query_string: str, name: str) -> str | None:
+        values = []
+        for pair in query_string.split("&"):
+            key, sep, value = pair.partition("=")
+            if sep and unquote(key) == name:
+                values.append(unquote(value))
+        if len(values) > 1:
+            raise InvalidRequest("the token query parameter is present more than once")
+        return values[0] if values and values[0] else None

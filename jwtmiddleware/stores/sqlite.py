@@ -1,0 +1,279 @@
+"""Embedded store on one SQLite file, shared by the worker processes of one host."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+
+from ..errors import StoreUnavailable
+from . import _sql
+from ._keys import PurgeThrottle, session_marker_expiry
+from .base import RevocationQuery, SessionInfo, Store
+
+__all__ = ["SQLiteStore"]
+
+#: Idle connections kept for reuse; more may be open while more threads are busy.
+_MAX_IDLE = 16
+
+
+class SQLiteStore(Store):
+    """A store in one SQLite database file, safe for several threads and processes.
+
+    The file runs in WAL mode (readers never block the writer) with ``synchronous=NORMAL``
+    and a ``busy_timeout`` so that concurrent writers queue instead of failing. Expired rows
+    are ignored on read and purged on writes at most once per ``purge_interval`` seconds.
+
+    :param path: database file; created with its schema if missing.
+    :param busy_timeout: seconds a writer waits for the lock before :class:`StoreUnavailable`.
+    :param purge_interval: minimum seconds (monotonic) between opportunistic purges.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        busy_timeout: float = 5.0,
+        purge_interval: float = 60.0,
+    ) -> None:
+        self.path = os.fspath(path)
+        if not self.path or self.path == ":memory:" or self.path.startswith("file:"):
+            raise ValueError("SQLiteStore needs a file path that every worker process can open")
+        self._busy_timeout = busy_timeout
+        self._throttle = PurgeThrottle(purge_interval)
+        # Connection strategy: a small pool of connections opened with check_same_thread=False.
+        # A connection is handed to exactly one thread at a time, so no sqlite3 object is ever
+        # used concurrently, yet readers on different threads proceed in parallel (WAL) instead
+        # of queueing behind one lock. Unlike threading.local, a pool keeps no connection per
+        # dead worker thread (anyio recycles its threads) and close() can reach every one.
+        self._pool: list[sqlite3.Connection] = []
+        self._pool_lock = threading.Lock()
+        # Inherited across fork(): never used nor closed in the child (closing could checkpoint
+        # or unlink the parent's WAL), just kept referenced so the GC does not close them.
+        self._abandoned: list[sqlite3.Connection] = []
+        self._pid = os.getpid()
+        self._closed = False
+        with self._connection() as conn:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(_sql.SCHEMA)  # idempotent, in one IMMEDIATE transaction
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({self.path!r})"
+
+    # -- connections ---------------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path,
+            timeout=self._busy_timeout,
+            isolation_level=None,  # autocommit; writes open explicit BEGIN IMMEDIATE blocks
+            check_same_thread=False,  # see the pool comment in __init__
+        )
+        try:
+            conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout * 1000)}")
+            conn.execute("PRAGMA synchronous=NORMAL")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        with self._pool_lock:
+            if self._closed:
+                raise StoreUnavailable("sqlite: the store is closed")
+            if self._pid != os.getpid():
+                self._abandoned.extend(self._pool)
+                self._pool, self._pid = [], os.getpid()
+            conn = self._pool.pop() if self._pool else None
+        try:
+            if conn is None:
+                conn = self._connect()
+            yield conn
+        except sqlite3.OperationalError as exc:
+            raise StoreUnavailable(f"sqlite: {exc}") from exc
+        finally:
+            if conn is not None:
+                self._release(conn)
+
+    def _release(self, conn: sqlite3.Connection) -> None:
+        if conn.in_transaction:  # an error escaped mid-transaction: do not pool it dirty
+            conn.close()
+            return
+        with self._pool_lock:
+            if not self._closed and self._pid == os.getpid() and len(self._pool) < _MAX_IDLE:
+                self._pool.append(conn)
+                return
+        conn.close()
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+        # IMMEDIATE takes the write lock up front, so the busy timeout covers the whole
+        # transaction instead of failing on a read-to-write lock upgrade.
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            if conn.in_transaction:  # SQLite may already have rolled back (e.g. SQLITE_FULL)
+                conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def _write(self, sql: str, params: tuple[object, ...], now: float) -> int:
+        with self._connection() as conn:
+            rowcount = conn.execute(sql, params).rowcount
+            self._maybe_purge(conn, now)
+            return rowcount
+
+    def _maybe_purge(self, conn: sqlite3.Connection, now: float) -> None:
+        if self._throttle.due():
+            # Housekeeping must not turn a write that succeeded into an error: a purge that
+            # cannot get the lock now is simply retried after the next interval.
+            with contextlib.suppress(sqlite3.OperationalError):
+                self._purge(conn, now)
+
+    # -- revocation ------------------------------------------------------------------------
+
+    def revoke_token(self, issuer: str, token_id: str, *, expires_at: float, now: float) -> None:
+        self._write(_sql.REVOKE_JTI, (issuer, token_id, expires_at, now), now)
+
+    def revoke_subject(
+        self, issuer: str, subject: str, *, before: float, expires_at: float, now: float
+    ) -> None:
+        self._write(_sql.REVOKE_SUBJECT, (issuer, subject, before, expires_at, now), now)
+
+    def is_revoked(self, query: RevocationQuery, *, now: float) -> bool:
+        params = {
+            "iss": query.issuer,
+            "jti": query.token_id,
+            "sid": query.session_id,
+            "sub": query.subject,
+            "iat": query.issued_at,
+            "now": now,
+        }
+        with self._connection() as conn:
+            (revoked,) = conn.execute(_sql.IS_REVOKED, params).fetchone()
+        return bool(revoked)
+
+    # -- sessions --------------------------------------------------------------------------
+
+    def create_session(self, session: SessionInfo, *, now: float) -> None:
+        s = session
+        self._write(
+            _sql.INSERT_SESSION,
+            (s.session_id, s.subject, s.created_at, s.last_seen, s.expires_at, s.user_agent, s.ip),
+            now,
+        )
+
+    def get_session(self, session_id: str, *, now: float) -> SessionInfo | None:
+        with self._connection() as conn:
+            row = conn.execute(
+                _sql.SELECT_SESSIONS + "WHERE session_id = ? AND expires_at > ?",
+                (session_id, now),
+            ).fetchone()
+        return None if row is None else SessionInfo(*row)
+
+    def touch_session(self, session_id: str, *, now: float, min_interval: float = 60.0) -> bool:
+        # The WHERE clause is the throttle: concurrent touches race on one UPDATE, one wins.
+        return (
+            self._write(
+                "UPDATE jwtmw_sessions SET last_seen = ?1"
+                " WHERE session_id = ?2 AND last_seen < ?3 AND expires_at > ?1",
+                (now, session_id, now - min_interval),
+                now,
+            )
+            == 1
+        )
+
+    def list_sessions(self, subject: str, *, now: float) -> list[SessionInfo]:
+        with self._connection() as conn:
+            rows = conn.execute(
+                _sql.SELECT_SESSIONS
+                + "WHERE subject = ? AND expires_at > ? ORDER BY created_at, session_id",
+                (subject, now),
+            ).fetchall()
+        return [SessionInfo(*row) for row in rows]
+
+    def revoke_session(
+        self, session_id: str, *, now: float, expires_at: float | None = None
+    ) -> bool:
+        with self._connection() as conn:
+            with self._transaction(conn):
+                live = self._revoke_sessions(conn, [session_id], now, expires_at)
+            self._maybe_purge(conn, now)
+        return live == 1
+
+    def revoke_other_sessions(
+        self, subject: str, keep_session_id: str | None, *, now: float
+    ) -> int:
+        with self._connection() as conn:
+            with self._transaction(conn):
+                ids = [
+                    sid
+                    for (sid,) in conn.execute(
+                        "SELECT session_id FROM jwtmw_sessions"
+                        " WHERE subject = ? AND session_id IS NOT ?",
+                        (subject, keep_session_id),
+                    )
+                ]
+                live = self._revoke_sessions(conn, ids, now, None)
+            self._maybe_purge(conn, now)
+        return live
+
+    @staticmethod
+    def _revoke_sessions(
+        conn: sqlite3.Connection, ids: list[str], now: float, expires_at: float | None
+    ) -> int:
+        live = 0
+        for sid in ids:
+            row = conn.execute(
+                "DELETE FROM jwtmw_sessions WHERE session_id = ? RETURNING expires_at", (sid,)
+            ).fetchone()
+            record_end: float | None = None if row is None else row[0]
+            until = session_marker_expiry(record_end, expires_at, now)
+            conn.execute(_sql.MARK_SESSION, (sid, until, now))
+            live += record_end is not None and record_end > now
+        return live
+
+    # -- one-time markers and values ---------------------------------------------------------
+
+    def consume_once(self, key: str, *, expires_at: float, now: float) -> bool:
+        return self._write(_sql.CONSUME_ONCE, (key, expires_at, now), now) == 1
+
+    def put_value(self, key: str, value: str, *, expires_at: float, now: float) -> None:
+        self._write(
+            "INSERT OR REPLACE INTO jwtmw_values (key, value, expires_at) VALUES (?, ?, ?)",
+            (key, value, expires_at),
+            now,
+        )
+
+    def get_value(self, key: str, *, now: float) -> str | None:
+        with self._connection() as conn:
+            row = conn.execute(
+                "SELECT value FROM jwtmw_values WHERE key = ? AND expires_at > ?", (key, now)
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    # -- housekeeping --------------------------------------------------------------------------
+
+    def purge(self, *, now: float) -> int:
+        with self._connection() as conn:
+            return self._purge(conn, now)
+
+    @staticmethod
+    def _purge(conn: sqlite3.Connection, now: float) -> int:
+        with SQLiteStore._transaction(conn):
+            return sum(
+                conn.execute(f"DELETE FROM {table} WHERE expires_at <= ?", (now,)).rowcount  # noqa: S608
+                for table in _sql.EXPIRING_TABLES
+            )
+
+    def close(self) -> None:
+        with self._pool_lock:
+            self._closed = True
+            pool, self._pool = self._pool, []
+        for conn in pool:
+            conn.close()

@@ -1,0 +1,124 @@
+"""Settings: construction, mapping/env loading, validation naming the bad setting."""
+
+from __future__ import annotations
+
+import pytest
+
+from jwtmiddleware import ConfigurationError, Settings
+from tests.core.keyfactory import SECRET
+
+
+def check_one(claims: object) -> None:
+    """A claim check importable by string."""
+
+
+def test_defaults_are_the_safe_choice() -> None:
+    s = Settings(secret=SECRET)
+    assert s.algorithms == ("HS256",)
+    assert s.token_type == "at+jwt"
+    assert s.leeway == 30
+    assert s.required is True
+    assert s.required_claims == ("exp",)
+    assert s.max_token_bytes == 8192
+    assert "query" not in s.sources
+    assert s.store is None
+    assert s.store_failure == "closed"
+
+
+def test_repr_never_shows_secrets() -> None:
+    s = Settings(secret=SECRET)
+    assert SECRET not in repr(s)
+    assert "secret" not in repr(s)
+
+
+def test_from_mapping_reads_upper_case_and_import_strings() -> None:
+    s = Settings.from_mapping(
+        {
+            "SECRET": SECRET,
+            "ALGORITHMS": ["HS256"],
+            "AUDIENCE": "api://x",
+            "LEEWAY": "10",
+            "CLAIM_CHECKS": ["tests.core.test_settings:check_one"],
+            "EXEMPT_PATHS": "/health, /static/*",
+            "REQUIRED": "false",
+        }
+    )
+    assert s.audience == ("api://x",)
+    assert s.leeway == 10.0
+    assert s.claim_checks == (check_one,)
+    assert s.exempt_paths == ("/health", "/static/*")
+    assert s.required is False
+
+
+def test_from_env_uses_prefix_and_comma_lists() -> None:
+    env = {
+        "JWTMIDDLEWARE_SECRET": SECRET,
+        "JWTMIDDLEWARE_SOURCES": "cookie,header",
+        "JWTMIDDLEWARE_TOKEN_TYPE": "",
+        "OTHER": "ignored",
+    }
+    s = Settings.from_env(env)
+    assert s.sources == ("cookie", "header")
+    assert s.token_type is None
+
+
+def test_unknown_key_names_the_closest_valid_one() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        Settings.from_mapping({"SECRET": SECRET, "ALGORITHM": ["HS256"]})
+    assert info.value.setting == "ALGORITHM"
+    assert "'ALGORITHMS'" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "setting"),
+    [
+        ({"secret": "short"}, "SECRET"),
+        ({"secret": ""}, "SECRET"),
+        ({"secret": "x" * 47, "algorithms": ["HS384"]}, "SECRET"),
+        ({"secret": "x" * 63, "algorithms": ["HS512"]}, "SECRET"),
+        ({"secret": SECRET, "algorithms": ["none"]}, "ALGORITHMS"),
+        ({"secret": SECRET, "algorithms": ["HS256", "NONE"]}, "ALGORITHMS"),
+        ({"secret": SECRET, "algorithms": []}, "ALGORITHMS"),
+        ({"secret": SECRET, "algorithms": ["HS256", "RS256"]}, "ALGORITHMS"),
+        ({"secret": SECRET, "algorithms": ["XS999"]}, "ALGORITHMS"),
+        ({"secret": SECRET, "algorithms": ["HS256", "HS512"]}, "SECRET"),
+        ({}, "SECRET"),
+        ({"secret": SECRET, "leeway": 301}, "LEEWAY"),
+        ({"secret": SECRET, "leeway": -1}, "LEEWAY"),
+        ({"secret": SECRET, "sources": ["header", "body"]}, "SOURCES"),
+        ({"secret": SECRET, "sources": []}, "SOURCES"),
+        ({"secret": SECRET, "sources": ["header", "header"]}, "SOURCES"),
+        ({"secret": SECRET, "cookie_name": "a b"}, "COOKIE_NAME"),
+        ({"secret": SECRET, "realm": 'a"b'}, "REALM"),
+        ({"secret": SECRET, "exempt_paths": ["health"]}, "EXEMPT_PATHS"),
+        ({"secret": SECRET, "optional_paths": ["x"]}, "OPTIONAL_PATHS"),
+        ({"secret": SECRET, "store_failure": "maybe"}, "STORE_FAILURE"),
+        ({"secret": SECRET, "max_token_bytes": 10}, "MAX_TOKEN_BYTES"),
+        ({"secret": SECRET, "max_token_lifetime": 0}, "MAX_TOKEN_LIFETIME"),
+        ({"secret": SECRET, "leeway": "soon"}, "LEEWAY"),
+        ({"secret": SECRET, "required": "perhaps"}, "REQUIRED"),
+        ({"secret": SECRET, "claim_checks": ["no.such.module:check"]}, "CLAIM_CHECKS"),
+        ({"secret": SECRET, "error_handler": 42}, "ERROR_HANDLER"),
+        ({"secret": 12345}, "SECRET"),
+    ],
+)
+def test_bad_settings_raise_naming_the_setting(kwargs: dict[str, object], setting: str) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        Settings(**kwargs)  # type: ignore[arg-type]
+    assert info.value.setting == setting
+    assert str(info.value).startswith(f"{setting}: ")
+
+
+def test_hmac_secret_that_is_a_pem_key_is_refused() -> None:
+    from tests.core.keyfactory import public_pem, rsa_key
+
+    with pytest.raises(ConfigurationError) as info:
+        Settings(secret=public_pem(rsa_key()))
+    assert info.value.setting == "SECRET"
+
+
+def test_replace_validates_again() -> None:
+    s = Settings(secret=SECRET)
+    assert s.replace(leeway=5).leeway == 5
+    with pytest.raises(ConfigurationError):
+        s.replace(leeway=1000)

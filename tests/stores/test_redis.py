@@ -1,0 +1,286 @@
+"""RedisStore against real redis-server processes: failures, persistence, wire behaviour."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import redis
+
+from jwtmiddleware.errors import StoreUnavailable
+from jwtmiddleware.stores import RevocationQuery, SessionInfo, open_store
+from jwtmiddleware.stores.redis import RedisStore
+from tests.redis_server import RedisServer
+
+pytestmark = pytest.mark.redis
+
+ISS = "https://issuer.example"
+TIMEOUT = 0.1
+# The store must answer within timeout + 100 ms; allow scheduling slack on a loaded CI box
+# while still proving that it does not hang on redis-py's default 5 s or a retry storm.
+BOUND = 1.0
+QUERY = RevocationQuery(issuer=ISS, subject="alice", token_id="j1", session_id="s1", issued_at=1.0)
+
+Factory = Callable[..., RedisServer]
+
+
+@pytest.fixture
+def raw(redis_url: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    yield client
+    client.close()
+
+
+def elapsed_unavailable(call: Callable[[], Any]) -> float:
+    start = time.monotonic()
+    with pytest.raises(StoreUnavailable) as info:
+        call()
+    took = time.monotonic() - start
+    assert isinstance(info.value.__cause__, Exception)  # chained with `from exc`
+    return took
+
+
+# -- failure: fail fast, recover by itself --------------------------------------------------
+
+
+def test_killed_server_raises_fast_and_recovers_after_restart(
+    redis_server_factory: Factory,
+) -> None:
+    server = redis_server_factory()
+    store = RedisStore(server.url, timeout=TIMEOUT)
+    try:
+        now = time.time()
+        store.revoke_token(ISS, "j1", expires_at=now + 60, now=now)
+        assert store.is_revoked(QUERY, now=now) is True  # a pooled connection now exists
+        server.kill()
+        assert elapsed_unavailable(lambda: store.is_revoked(QUERY, now=now)) < BOUND
+        assert (
+            elapsed_unavailable(lambda: store.consume_once("k", expires_at=now + 9, now=now))
+            < BOUND
+        )
+        server.restart()  # no persistence: the data is gone, the store must reconnect
+        assert store.is_revoked(QUERY, now=now) is False
+        assert store.consume_once("k", expires_at=now + 9, now=now) is True
+    finally:
+        store.close()
+
+
+def test_paused_server_times_out_and_recovers_after_resume(redis_server_factory: Factory) -> None:
+    server = redis_server_factory()
+    store = RedisStore(server.url, timeout=TIMEOUT)
+    try:
+        now = time.time()
+        store.revoke_token(ISS, "j1", expires_at=now + 60, now=now)
+        server.pause()
+        try:
+            took = elapsed_unavailable(lambda: store.is_revoked(QUERY, now=now))
+            assert TIMEOUT * 0.9 <= took < BOUND  # it did wait for the read timeout, once
+            assert elapsed_unavailable(lambda: store.list_sessions("alice", now=now)) < BOUND
+        finally:
+            server.resume()
+        assert store.is_revoked(QUERY, now=now) is True
+    finally:
+        store.close()
+
+
+@pytest.mark.anyio
+async def test_async_killed_and_paused_server(redis_server_factory: Factory) -> None:
+    server = redis_server_factory()
+    store = RedisStore(server.url, timeout=TIMEOUT)
+    now = time.time()
+    try:
+        await store.arevoke_token(ISS, "j1", expires_at=now + 60, now=now)
+        assert await store.ais_revoked(QUERY, now=now) is True
+
+        server.pause()
+        start = time.monotonic()
+        with pytest.raises(StoreUnavailable):
+            await store.ais_revoked(QUERY, now=now)
+        assert time.monotonic() - start < BOUND
+        server.resume()
+        assert await store.ais_revoked(QUERY, now=now) is True
+
+        server.kill()
+        start = time.monotonic()
+        with pytest.raises(StoreUnavailable):
+            await store.aconsume_once("k", expires_at=now + 9, now=now)
+        assert time.monotonic() - start < BOUND
+        server.restart()
+        assert await store.ais_revoked(QUERY, now=now) is False
+    finally:
+        await store.aclose()
+
+
+def test_never_started_server_is_unavailable(redis_server_factory: Factory) -> None:
+    server = redis_server_factory()
+    url = server.url
+    server.stop()
+    store = open_store(url, timeout=TIMEOUT)
+    try:
+        assert elapsed_unavailable(lambda: store.get_value("k", now=time.time())) < BOUND
+    finally:
+        store.close()
+
+
+def test_wrong_password_is_unavailable_without_leaking_it(redis_server_factory: Factory) -> None:
+    server = redis_server_factory()
+    admin = redis.Redis.from_url(server.url)
+    try:
+        admin.config_set("requirepass", "right-pass")
+    finally:
+        admin.close()
+    store = open_store(f"redis://:wrong-pass-123@127.0.0.1:{server.port}/0", timeout=TIMEOUT)
+    try:
+        with pytest.raises(StoreUnavailable) as info:
+            store.is_revoked(QUERY, now=time.time())
+        assert "wrong-pass-123" not in str(info.value)
+        assert "wrong-pass-123" not in repr(store)
+    finally:
+        store.close()
+
+
+# -- persistence -------------------------------------------------------------------------------
+
+
+def test_revocations_survive_sigkill_with_appendonly(redis_server_factory: Factory) -> None:
+    server = redis_server_factory(appendonly=True)
+    now = time.time()
+    store = RedisStore(server.url, timeout=1.0)
+    try:
+        store.revoke_token(ISS, "j1", expires_at=now + 600, now=now)
+        store.revoke_subject(ISS, "bob", before=now, expires_at=now + 600, now=now)
+        store.create_session(
+            SessionInfo("s1", "carol", now, now, now + 600, "ua", "198.51.100.1"), now=now
+        )
+        assert store.revoke_session("s1", now=now) is True
+        assert store.consume_once("otp", expires_at=now + 600, now=now) is True
+    finally:
+        store.close()
+
+    old_pid = server.pid
+    server.kill()
+    server.restart()
+    assert server.pid != old_pid
+
+    store = RedisStore(server.url, timeout=1.0)
+    try:
+        assert store.is_revoked(QUERY, now=now) is True
+        bob = RevocationQuery(ISS, "bob", None, None, now - 1)
+        assert store.is_revoked(bob, now=now) is True
+        carol = RevocationQuery(ISS, "carol", None, "s1", now)
+        assert store.is_revoked(carol, now=now) is True
+        assert store.consume_once("otp", expires_at=now + 600, now=now) is False
+    finally:
+        store.close()
+
+
+# -- wire behaviour ------------------------------------------------------------------------------
+
+
+def _command_counts(raw: redis.Redis) -> dict[str, int]:
+    stats = raw.info("commandstats")
+    return {name: int(value["calls"]) for name, value in stats.items() if name != "cmdstat_info"}
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+@pytest.mark.anyio
+async def test_is_revoked_is_one_mget(redis_url: str, raw: redis.Redis, mode: str) -> None:
+    store = RedisStore(redis_url, timeout=1.0, prefix="rt:")
+    now = time.time()
+    try:
+        store.revoke_subject(ISS, "alice", before=now, expires_at=now + 60, now=now)
+        await store.ais_revoked(QUERY, now=now)  # warm up both clients' connections
+        store.is_revoked(QUERY, now=now)
+        before = _command_counts(raw)
+        if mode == "async":
+            assert await store.ais_revoked(QUERY, now=now) is True
+        else:
+            assert store.is_revoked(QUERY, now=now) is True
+        after = _command_counts(raw)
+    finally:
+        await store.aclose()
+    changed = {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
+    assert changed == {"cmdstat_mget": 1}
+
+
+def test_keys_are_prefixed_short_and_scoped_by_issuer(redis_url: str, raw: redis.Redis) -> None:
+    store = RedisStore(redis_url, prefix="myapp:")
+    long_issuer = "https://" + "i" * 500 + ".example"
+    try:
+        assert store.keys.token(ISS, "j") != store.keys.token(long_issuer, "j")
+        assert store.keys.watermark(ISS, "u") != store.keys.watermark(long_issuer, "u")
+        key = store.keys.token(long_issuer, "j" * 1000)
+        assert key.startswith("myapp:t:")
+        assert len(key) < 40
+        now = time.time()
+        store.revoke_token(long_issuer, "j" * 1000, expires_at=now + 5, now=now)
+        assert raw.exists(key) == 1
+        assert "j" * 20 not in key  # never the raw identifier
+    finally:
+        store.close()
+
+
+def test_scripts_are_reloaded_after_script_flush(redis_url: str, raw: redis.Redis) -> None:
+    store = RedisStore(redis_url, timeout=1.0, prefix="sf:")
+    now = time.time()
+    try:
+        store.create_session(SessionInfo("s1", "u", now, now, now + 600), now=now)
+        raw.script_flush()
+        assert store.touch_session("s1", now=now + 120) is True  # NOSCRIPT -> EVAL
+        raw.script_flush()
+        assert store.revoke_other_sessions("u", None, now=now + 120) == 1  # in a pipeline
+    finally:
+        store.close()
+
+
+def test_list_sessions_prunes_the_index(redis_url: str, raw: redis.Redis) -> None:
+    store = RedisStore(redis_url, timeout=1.0, prefix="ix:")
+    now = time.time()
+    try:
+        for i in range(3):
+            store.create_session(SessionInfo(f"s{i}", "u", now, now, now + 600 + i), now=now)
+        store.revoke_session("s0", now=now)
+        index = store.keys.subject_sessions("u")
+        assert raw.zcard(index) == 3  # revocation leaves the index entry ...
+        assert [s.session_id for s in store.list_sessions("u", now=now)] == ["s1", "s2"]
+        assert raw.zcard(index) == 2  # ... and listing prunes it
+        store.list_sessions("u", now=now + 601)  # s1 expired by the caller's clock
+        assert raw.zrange(index, 0, -1) == ["s2"]
+        assert 600 <= raw.ttl(index) <= 602
+    finally:
+        store.close()
+
+
+def test_unix_socket_url(redis_server_factory: Factory) -> None:
+    server = redis_server_factory()
+    store = open_store(f"unix://{server.unixsocket}?db=0", prefix="ux:")
+    try:
+        now = time.time()
+        assert store.consume_once("k", expires_at=now + 5, now=now) is True
+        assert store.consume_once("k", expires_at=now + 5, now=now) is False
+    finally:
+        store.close()
+
+
+def test_client_configuration_is_explicit(redis_url: str) -> None:
+    store = RedisStore(redis_url, timeout=0.25)
+    try:
+        kwargs = store._client.connection_pool.connection_kwargs
+        assert kwargs["socket_timeout"] == 0.25
+        assert kwargs["socket_connect_timeout"] == 0.25
+        assert kwargs["health_check_interval"] == 0
+        assert kwargs["retry"].get_retries() == 1
+    finally:
+        store.close()
+
+
+@pytest.mark.anyio
+async def test_async_clients_are_per_event_loop_and_closed(redis_url: str) -> None:
+    store = RedisStore(redis_url, timeout=1.0, prefix="lp:")
+    now = time.time()
+    await store.aput_value("k", "v", expires_at=now + 5, now=now)
+    assert len(store._aclients) == 1
+    await store.aclose()
+    assert store._aclients == {}
