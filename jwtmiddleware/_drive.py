@@ -1,21 +1,28 @@
-"""The two drivers of :meth:`Authenticator.flow`: the only place sync and async differ.
+"""The two drivers of the core's flows: the only place sync and async differ.
 
-Each driver runs the generator, answers every effect it yields against the store, and throws
-store failures back into the generator so the failure policy is decided once, in the core.
+Each driver runs a flow generator to completion, answers every effect it yields, and throws
+store failures back into the generator so policies (fail closed or open) are decided once, in
+the core. Effects that need the request body are answered by the I/O layer's ``read_form``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+import time
+from collections.abc import Awaitable, Callable, Generator
+from typing import TYPE_CHECKING, Any, TypeVar
 
+import anyio
+
+from .effects import Effect, ReadForm, Sleep, StoreCall
 from .errors import StoreUnavailable
-from .flow import AuthResult, CheckRevoked, Effect, TouchSession
 
 if TYPE_CHECKING:
     from .stores.base import Store
 
 __all__ = ["run_async", "run_sync"]
+
+T = TypeVar("T")
+Flow = Generator[Effect, Any, T]
 
 
 def _unavailable(exc: Exception) -> StoreUnavailable:
@@ -26,53 +33,58 @@ def _unavailable(exc: Exception) -> StoreUnavailable:
     return error
 
 
-def _answer_sync(store: Store, effect: Effect) -> Any:
-    if isinstance(effect, CheckRevoked):
-        return store.is_revoked(effect.query, now=effect.now)
-    if isinstance(effect, TouchSession):
-        return store.touch_session(effect.session_id, now=effect.now)
-    raise TypeError(f"unknown effect {effect!r}")
-
-
-async def _answer_async(store: Store, effect: Effect) -> Any:
-    if isinstance(effect, CheckRevoked):
-        return await store.ais_revoked(effect.query, now=effect.now)
-    if isinstance(effect, TouchSession):
-        return await store.atouch_session(effect.session_id, now=effect.now)
-    raise TypeError(f"unknown effect {effect!r}")
-
-
-def run_sync(flow: Generator[Effect, Any, AuthResult], store: Store | None) -> AuthResult:
-    """Drive ``flow`` to completion, answering effects with the store's sync methods."""
+def run_sync(
+    flow: Flow[T],
+    store: Store | None,
+    read_form: Callable[[ReadForm], str | None] | None = None,
+) -> T:
+    """Drive ``flow`` to completion with the store's sync methods."""
     try:
         effect = next(flow)
         while True:
-            if store is None:
-                raise StoreUnavailable("no store configured")
-            try:
-                answer = _answer_sync(store, effect)
-            except Exception as exc:  # noqa: BLE001 - every store failure is "unavailable"
-                effect = flow.throw(_unavailable(exc))
+            if isinstance(effect, StoreCall):
+                try:
+                    if store is None:
+                        raise StoreUnavailable("no store configured")
+                    answer = getattr(store, effect.method)(*effect.args, **effect.kwargs)
+                except Exception as exc:  # noqa: BLE001 - every store failure is "unavailable"
+                    effect = flow.throw(_unavailable(exc))
+                    continue
+            elif isinstance(effect, Sleep):
+                time.sleep(effect.seconds)
+                answer = None
             else:
-                effect = flow.send(answer)
+                answer = read_form(effect) if read_form is not None else None
+            effect = flow.send(answer)
     except StopIteration as stop:
-        result: AuthResult = stop.value
+        result: T = stop.value
         return result
 
 
-async def run_async(flow: Generator[Effect, Any, AuthResult], store: Store | None) -> AuthResult:
-    """Drive ``flow`` to completion, answering effects with the store's async twins."""
+async def run_async(
+    flow: Flow[T],
+    store: Store | None,
+    read_form: Callable[[ReadForm], Awaitable[str | None]] | None = None,
+) -> T:
+    """Drive ``flow`` to completion with the store's async twins."""
     try:
         effect = next(flow)
         while True:
-            if store is None:
-                raise StoreUnavailable("no store configured")
-            try:
-                answer = await _answer_async(store, effect)
-            except Exception as exc:  # noqa: BLE001 - every store failure is "unavailable"
-                effect = flow.throw(_unavailable(exc))
+            if isinstance(effect, StoreCall):
+                try:
+                    if store is None:
+                        raise StoreUnavailable("no store configured")
+                    method = getattr(store, "a" + effect.method)
+                    answer = await method(*effect.args, **effect.kwargs)
+                except Exception as exc:  # noqa: BLE001 - every store failure is "unavailable"
+                    effect = flow.throw(_unavailable(exc))
+                    continue
+            elif isinstance(effect, Sleep):
+                await anyio.sleep(effect.seconds)
+                answer = None
             else:
-                effect = flow.send(answer)
+                answer = await read_form(effect) if read_form is not None else None
+            effect = flow.send(answer)
     except StopIteration as stop:
-        result: AuthResult = stop.value
+        result: T = stop.value
         return result

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from .sources import RequestView, TokenSources
     from .stores.base import Store
 
-__all__ = ["IDENTITY_KEY", "Responder", "merge_vary", "as_auth_error", "resolve_store"]
+__all__ = ["IDENTITY_KEY", "Responder", "merge_vary", "with_vary", "as_auth_error", "resolve_store"]
 
 #: Where the I/O layers put the :class:`~jwtmiddleware.identity.Identity`.
 IDENTITY_KEY = "jwtmiddleware.identity"
@@ -49,6 +49,17 @@ def merge_vary(current: str, value: str) -> str:
     return ", ".join([current.strip(), *missing]) if missing else current
 
 
+def with_vary(headers: list[tuple[str, str]], vary: str) -> list[tuple[str, str]]:
+    """``headers`` (a new list) with ``vary`` merged into its ``Vary`` header or added."""
+    out = list(headers)
+    for index, (key, current) in enumerate(out):
+        if key.lower() == "vary":
+            out[index] = (key, merge_vary(current, vary))
+            return out
+    out.append(("Vary", vary))
+    return out
+
+
 def as_auth_error(exc: Exception) -> AuthenticationError | StoreUnavailable:
     """Map an exception escaping authentication to something renderable (never a 500)."""
     if isinstance(exc, AuthenticationError | StoreUnavailable):
@@ -76,11 +87,15 @@ class Responder:
         else:
             logger.warning("authentication store unavailable: %s", error)
         if self._handler is not None:
-            custom: Any = self._handler(error, view)
-            if custom is not None:
-                if not isinstance(custom, ErrorResponse):
-                    raise TypeError("ERROR_HANDLER must return an ErrorResponse or None")
+            try:
+                custom: Any = self._handler(error, view)
+            except Exception:  # a broken handler must not turn a refusal into a 500
+                logger.exception("ERROR_HANDLER raised; using the default response")
+                custom = None
+            if isinstance(custom, ErrorResponse):
                 return custom
+            if custom is not None:
+                logger.error("ERROR_HANDLER returned %r, not an ErrorResponse", type(custom))
         if isinstance(error, AuthenticationError) and error.scopes:
             return render_error(error, realm=self._realm)
         cached = self._cache.get(type(error))

@@ -3,7 +3,8 @@
 It authenticates ``http`` and ``websocket`` scopes, passes every other scope type (``lifespan``)
 straight through, puts the :class:`~jwtmiddleware.identity.Identity` into a copy of the scope
 (``scope["jwtmiddleware.identity"]``, and ``scope["user"]``/``scope["auth"]`` for Starlette),
-and changes responses only in its ``send`` wrapper.
+and changes responses only in its ``send`` wrapper: ``Vary`` and, when a token is renewed, the
+sliding-refresh headers.
 """
 
 from __future__ import annotations
@@ -11,14 +12,17 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
 
 from ._drive import run_async
-from ._http import IDENTITY_KEY, Responder, as_auth_error, merge_vary, resolve_store
+from ._http import IDENTITY_KEY, Responder, as_auth_error, merge_vary, resolve_store, with_vary
 from .flow import Authenticator
 from .settings import Settings
 from .sources import ASGIRequestView
 
 if TYPE_CHECKING:
+    from .effects import ReadForm
+    from .refresh import RefreshPlan
     from .responses import ErrorResponse
     from .stores.base import Store
 
@@ -31,6 +35,36 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _POLICY_VIOLATION = 1008
+
+
+class _BufferedBody:
+    """Reads the request body for a CSRF form field and replays it to the application."""
+
+    __slots__ = ("_buffered", "_receive")
+
+    def __init__(self, receive: Receive) -> None:
+        self._receive = receive
+        self._buffered: list[Message] = []
+
+    async def read_form(self, effect: ReadForm) -> str | None:
+        body = bytearray()
+        while True:
+            message = await self._receive()
+            self._buffered.append(message)
+            if message["type"] != "http.request":
+                return None
+            body += message.get("body", b"")
+            if len(body) > effect.limit:
+                return None
+            if not message.get("more_body", False):
+                break
+        values = parse_qs(body.decode("latin-1"), max_num_fields=1000).get(effect.field)
+        return values[0] if values and len(values) == 1 else None
+
+    async def receive(self) -> Message:
+        if self._buffered:
+            return self._buffered.pop(0)
+        return await self._receive()
 
 
 class JWTMiddleware:
@@ -56,8 +90,8 @@ class JWTMiddleware:
         self.store = resolve_store(self.settings, store)
         self._clock = clock
         self._responder = Responder(self.settings, self.authenticator.sources)
-        vary = self._responder.vary
-        self._vary_header = (b"vary", vary.encode("latin-1")) if vary else None
+        self._vary = self._responder.vary
+        self._vary_header = (b"vary", self._vary.encode("latin-1")) if self._vary else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope_type = scope["type"]
@@ -67,10 +101,13 @@ class JWTMiddleware:
         view = ASGIRequestView(scope)
         authenticator = self.authenticator
         try:
-            if authenticator.uses_store:
-                result = await run_async(authenticator.flow(view, self._clock()), self.store)
+            if authenticator.uses_effects:
+                body = _BufferedBody(receive)
+                receive = body.receive
+                flow = authenticator.flow(view, self._clock())
+                result = await run_async(flow, self.store, body.read_form)
             else:
-                result = authenticator.decide(view, self._clock())[0]
+                result = authenticator.decide(view, self._clock())
         except Exception as exc:  # noqa: BLE001 - every refusal is rendered, never a 500
             response = self._responder.response_for(as_auth_error(exc), view)
             await self._refuse(scope, send, response)
@@ -80,18 +117,23 @@ class JWTMiddleware:
         scope["user"] = result.identity
         scope["auth"] = result.credentials
         vary = self._vary_header
-        vary_value = self._responder.vary or ""
-        if result.exempt or vary is None or scope_type != "http":
+        if result.exempt or scope_type != "http" or (vary is None and result.refresh is None):
             await self.app(scope, receive, send)
             return
+        plan = result.refresh
+        send_wrapper = self._send_with_refresh(send, plan) if plan else self._send_with_vary(send)
+        await self.app(scope, receive, send_wrapper)
+
+    def _send_with_vary(self, send: Send) -> Send:
+        vary, value = self._vary_header, self._vary or ""
 
         async def send_with_vary(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message = dict(message)
                 headers = list(message.get("headers", ()))
-                for index, (key, value) in enumerate(headers):
+                for index, (key, current) in enumerate(headers):
                     if key.lower() == b"vary":
-                        merged = merge_vary(value.decode("latin-1"), vary_value)
+                        merged = merge_vary(current.decode("latin-1"), value)
                         headers[index] = (key, merged.encode("latin-1"))
                         break
                 else:
@@ -99,24 +141,38 @@ class JWTMiddleware:
                 message["headers"] = headers
             await send(message)
 
-        await self.app(scope, receive, send_with_vary)
+        return send_with_vary
+
+    def _send_with_refresh(self, send: Send, plan: RefreshPlan) -> Send:
+        vary = self._vary
+
+        async def send_with_refresh(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = dict(message)
+                headers = [
+                    (k.decode("latin-1"), v.decode("latin-1"))
+                    for k, v in message.get("headers", ())
+                ]
+                if vary:
+                    headers = with_vary(headers, vary)
+                if plan.applies_to(message["status"], headers):
+                    headers = plan.apply(headers)
+                message["headers"] = [(k.encode("latin-1"), v.encode("latin-1"))
+                                      for k, v in headers]  # fmt: skip
+            await send(message)
+
+        return send_with_refresh
 
     @staticmethod
     async def _refuse(scope: Scope, send: Send, response: ErrorResponse) -> None:
         headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
         if scope["type"] == "http":
-            await send(
-                {"type": "http.response.start", "status": response.status, "headers": headers}
-            )
+            await send({"type": "http.response.start", "status": response.status,
+                        "headers": headers})  # fmt: skip
             await send({"type": "http.response.body", "body": response.body})
         elif "websocket.http.response" in (scope.get("extensions") or {}):
-            await send(
-                {
-                    "type": "websocket.http.response.start",
-                    "status": response.status,
-                    "headers": headers,
-                }
-            )
+            await send({"type": "websocket.http.response.start", "status": response.status,
+                        "headers": headers})  # fmt: skip
             await send({"type": "websocket.http.response.body", "body": response.body})
         else:
             await send({"type": "websocket.close", "code": _POLICY_VIOLATION})

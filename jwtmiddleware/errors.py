@@ -5,11 +5,13 @@
     JWTMiddlewareError
     ├── ConfigurationError          a setting is wrong (raised at start-up)
     ├── StoreUnavailable            the revocation/session store cannot answer (503)
+    ├── CookieTooLarge              an issued token does not fit in a cookie
     └── AuthenticationError         the request cannot be authenticated
         ├── TokenMissing            no credentials at all (401, no error code)
         ├── InvalidRequest          malformed request, duplicate credentials (400)
         ├── InsufficientScope       valid token, missing scope (403)
         ├── CSRFError               cookie token without CSRF proof (403)
+        ├── SessionLimitReached     login refused by MAX_SESSIONS_PER_SUBJECT (403)
         └── TokenInvalid            the token cannot be trusted (401 invalid_token)
             ├── TokenMalformed      not a well-formed compact JWS
             ├── TokenTooLarge       over ``MAX_TOKEN_BYTES``
@@ -32,10 +34,12 @@ __all__ = [
     "CSRFError",
     "ClaimCheckFailed",
     "ConfigurationError",
+    "CookieTooLarge",
     "InsufficientScope",
     "InvalidRequest",
     "InvalidSignature",
     "JWTMiddlewareError",
+    "SessionLimitReached",
     "StoreUnavailable",
     "TokenExpired",
     "TokenInvalid",
@@ -74,6 +78,20 @@ class StoreUnavailable(JWTMiddlewareError):
         #: Detail for logs; never sent to clients.
         self.message = message
         super().__init__(message)
+
+
+class CookieTooLarge(JWTMiddlewareError):
+    """A token with its cookie attributes exceeds what browsers store (4096 bytes)."""
+
+    def __init__(self, name: str, size: int) -> None:
+        #: The cookie's name.
+        self.name = name
+        #: The ``Set-Cookie`` value's length in bytes.
+        self.size = size
+        super().__init__(
+            f"cookie {name!r} would be {size} bytes; browsers drop cookies over 4096 bytes. "
+            "Put fewer claims in the token or send it in the Authorization header."
+        )
 
 
 class AuthenticationError(JWTMiddlewareError):
@@ -127,6 +145,14 @@ class CSRFError(AuthenticationError):
     status = 403
     error = "csrf_failed"
     description = "The request is missing valid CSRF proof"
+
+
+class SessionLimitReached(AuthenticationError):
+    """A login was refused because the subject has ``MAX_SESSIONS_PER_SUBJECT`` sessions."""
+
+    status = 403
+    error = "session_limit_reached"
+    description = "Too many active sessions; log out on another device first"
 
 
 class TokenInvalid(AuthenticationError):

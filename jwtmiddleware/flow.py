@@ -1,10 +1,11 @@
 """The decision, written once: sans-IO authentication of one request.
 
 :meth:`Authenticator.flow` is a generator. It does every pure step itself (path rules, token
-extraction, verification, claim checks) and *yields an effect* whenever it needs the outside
-world, receiving the answer back, like ``httpx.Auth.auth_flow``. The drivers in ``_drive``
+extraction, verification, claim checks, CSRF, the sliding-refresh decision) and *yields an
+effect* whenever it needs the outside world (the store, or the request body for a CSRF form
+field), receiving the answer back, like ``httpx.Auth.auth_flow``. The drivers in ``_drive``
 answer effects synchronously (WSGI) or asynchronously (ASGI); nothing here does I/O or reads a
-clock.
+clock. The store is consulted only after the signature and every claim check passed.
 """
 
 from __future__ import annotations
@@ -15,8 +16,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from .claims import ClaimCheck, parse_scopes, require_scopes, run_checks
-from .errors import StoreUnavailable, TokenMissing, TokenRevoked
+from .csrf import CSRFGuard
+from .effects import Effect, ReadForm, StoreCall
+from .errors import ClaimCheckFailed, StoreUnavailable, TokenMissing, TokenRevoked
 from .identity import ANONYMOUS, AnonymousIdentity, Credentials, Identity
+from .issuer import ONE_TIME_TOKEN_TYPE
+from .refresh import RefreshPlan, SlidingRefresh
 from .sources import TokenSources
 from .stores.base import RevocationQuery
 from .verifier import Verifier
@@ -25,32 +30,13 @@ if TYPE_CHECKING:
     from .settings import Settings
     from .sources import RequestView
 
-__all__ = ["AuthResult", "Authenticator", "CheckRevoked", "Effect", "PathRules", "TouchSession"]
+__all__ = ["AuthResult", "Authenticator", "PathRules"]
 
 logger = logging.getLogger("jwtmiddleware")
 
-EXEMPT, OPTIONAL, REQUIRED = "exempt", "optional", "required"
+EXEMPT, OPTIONAL, REQUIRED, ONE_TIME = "exempt", "optional", "required", "one-time"
 _TOUCH_INTERVAL = 60.0
 _TOUCH_MEMORY = 10_000
-
-
-@dataclass(frozen=True, slots=True)
-class CheckRevoked:
-    """Effect: ask the store whether the token, its session or its subject was revoked."""
-
-    query: RevocationQuery
-    now: float
-
-
-@dataclass(frozen=True, slots=True)
-class TouchSession:
-    """Effect: record that a session was seen (throttled; failures are ignored)."""
-
-    session_id: str
-    now: float
-
-
-Effect = CheckRevoked | TouchSession
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,44 +49,47 @@ class AuthResult:
     credentials: Credentials
     #: Whether the path was exempt (no ``Vary`` is added then).
     exempt: bool = False
+    #: A sliding refresh to apply to the response, if the token is about to expire.
+    refresh: RefreshPlan | None = None
 
 
 _ANONYMOUS_RESULT = AuthResult(ANONYMOUS, Credentials())
 _EXEMPT_RESULT = AuthResult(ANONYMOUS, Credentials(), exempt=True)
 
 
-class PathRules:
-    """``EXEMPT_PATHS``/``OPTIONAL_PATHS`` compiled into exact sets and prefix tuples."""
+def _compile(paths: Sequence[str]) -> tuple[frozenset[str], tuple[str, ...]]:
+    exact = frozenset(p for p in paths if not p.endswith("*"))
+    prefixes = tuple(p.rstrip("*") for p in paths if p.endswith("*"))
+    return exact, prefixes
 
-    __slots__ = ("_default", "_exempt", "_exempt_prefixes", "_optional", "_optional_prefixes")
+
+class PathRules:
+    """``EXEMPT_PATHS``, ``OPTIONAL_PATHS`` and ``ONE_TIME_PATHS`` compiled once."""
+
+    __slots__ = ("_default", "_rules")
 
     def __init__(self, settings: Settings) -> None:
-        self._exempt, self._exempt_prefixes = self._compile(settings.exempt_paths)
-        self._optional, self._optional_prefixes = self._compile(settings.optional_paths)
+        rules: list[tuple[str, str, frozenset[str], tuple[str, ...]]] = []
+        for pair in settings.one_time_paths:
+            rules.append((ONE_TIME, pair[1], *_compile([pair[0]])))
+        rules.append((EXEMPT, "", *_compile(settings.exempt_paths)))
+        rules.append((OPTIONAL, "", *_compile(settings.optional_paths)))
+        self._rules = tuple(r for r in rules if r[2] or r[3])
         self._default = REQUIRED if settings.required else OPTIONAL
 
-    @staticmethod
-    def _compile(paths: Sequence[str]) -> tuple[frozenset[str], tuple[str, ...]]:
-        exact = frozenset(p for p in paths if not p.endswith("*"))
-        prefixes = tuple(p.rstrip("*") for p in paths if p.endswith("*"))
-        return exact, prefixes
-
     def rule(self, path: str) -> str:
-        """``exempt``, ``optional`` or ``required`` for a request path."""
-        if path in self._exempt:
-            return EXEMPT
-        if path in self._optional:
-            return OPTIONAL
+        """``exempt``, ``optional``, ``required`` or ``one-time`` for a request path."""
+        return self.match(path)[0]
+
+    def match(self, path: str) -> tuple[str, str]:
+        """The rule and, for one-time paths, the purpose."""
         # A dot-segment could make a prefix rule match a path the router resolves elsewhere;
-        # such paths never get the relaxed rule.
-        if (self._exempt_prefixes or self._optional_prefixes) and (
-            "/." not in path and "\\" not in path
-        ):
-            if self._exempt_prefixes and path.startswith(self._exempt_prefixes):
-                return EXEMPT
-            if self._optional_prefixes and path.startswith(self._optional_prefixes):
-                return OPTIONAL
-        return self._default
+        # such paths never get a prefix rule.
+        plain = "/." not in path and "\\" not in path
+        for rule, purpose, exact, prefixes in self._rules:
+            if path in exact or (plain and prefixes and path.startswith(prefixes)):
+                return rule, purpose
+        return self._default, ""
 
 
 class Authenticator:
@@ -111,34 +100,43 @@ class Authenticator:
         self.verifier = Verifier(settings)
         self.sources = TokenSources(settings)
         self.paths = PathRules(settings)
+        self.csrf = CSRFGuard(settings)
+        self.refresher = SlidingRefresh(settings)
         # The settings converted import strings to callables when they were built.
         checks = [cast("ClaimCheck", check) for check in settings.claim_checks]
         if settings.required_scopes:
             checks.insert(0, require_scopes(*settings.required_scopes, claim=settings.scope_claim))
         self._checks = tuple(checks)
         self._scope_claim = settings.scope_claim
-        #: Whether :meth:`flow` can yield effects (a store is configured).
+        self._one_time = (
+            Verifier(settings.replace(token_type=ONE_TIME_TOKEN_TYPE, required_claims=("exp",
+                     "jti", "purpose", "res"), max_token_lifetime=3600.0, access_token_ttl=60.0))
+            if settings.one_time_paths
+            else None
+        )  # fmt: skip
+        #: Whether a store is consulted (revocation, sessions, one-time tokens).
         self.uses_store = settings.store is not None
+        #: Whether :meth:`flow` can yield effects at all; when false, :meth:`decide` suffices.
+        self.uses_effects = self.uses_store or (
+            settings.csrf_protection and "cookie" in settings.sources
+        )
         self._fail_open = settings.store_failure == "open"
         self._touched: dict[str, float] = {}
         #: Requests let through because the store failed under ``STORE_FAILURE = "open"``.
         self.store_failures_allowed = 0
 
-    def decide(self, view: RequestView, now: float) -> tuple[AuthResult, Identity | None]:
-        """The pure part: path rules, extraction, verification and claim checks."""
-        rule = self.paths.rule(view.path)
-        if rule is EXEMPT:
-            return _EXEMPT_RESULT, None
+    # -- pure steps ----------------------------------------------------------------------------
+
+    def _verify(self, view: RequestView, now: float, rule: str) -> Identity | None:
         found = self.sources.extract(view)
         if found is None:
             if rule is OPTIONAL:
-                return _ANONYMOUS_RESULT, None
+                return None
             raise TokenMissing("no credentials")
         token, source = found
         claims = self.verifier.verify(token, now).claims
         run_checks(self._checks, claims)
-        identity = self.identity_from_claims(claims, source)
-        return AuthResult(identity, Credentials(identity.scopes)), identity
+        return self.identity_from_claims(claims, source)
 
     def identity_from_claims(self, claims: dict[str, Any], source: str) -> Identity:
         """Build the :class:`Identity` of verified claims."""
@@ -151,11 +149,48 @@ class Authenticator:
             source=source,
         )
 
+    def _result(self, identity: Identity, now: float) -> AuthResult:
+        plan = self.refresher.plan(identity, now) if self.refresher.enabled else None
+        return AuthResult(identity, Credentials(identity.scopes), refresh=plan)
+
+    def _rule(self, view: RequestView) -> tuple[str, str]:
+        if view.method == "OPTIONS" and view.get("access-control-request-method") is not None:
+            return EXEMPT, ""  # a CORS preflight never carries credentials
+        return self.paths.match(view.path)
+
+    def decide(self, view: RequestView, now: float) -> AuthResult:
+        """Authenticate without effects (valid only when :attr:`uses_effects` is false)."""
+        rule, _ = self._rule(view)
+        if rule is EXEMPT:
+            return _EXEMPT_RESULT
+        identity = self._verify(view, now, rule)
+        return _ANONYMOUS_RESULT if identity is None else self._result(identity, now)
+
+    # -- the flow ------------------------------------------------------------------------------
+
     def flow(self, view: RequestView, now: float) -> Generator[Effect, Any, AuthResult]:
-        """Authenticate one request, yielding effects for the store when one is configured."""
-        result, identity = self.decide(view, now)
-        if identity is None or not self.uses_store:
-            return result
+        """Authenticate one request, yielding effects for the store and the request body."""
+        rule, purpose = self._rule(view)
+        if rule is EXEMPT:
+            return _EXEMPT_RESULT
+        if rule is ONE_TIME:
+            return (yield from self._one_time_flow(view, now, purpose))
+        identity = self._verify(view, now, rule)
+        if identity is None:
+            return _ANONYMOUS_RESULT
+        if self.csrf.applies(view.method, identity.source):
+            self.csrf.check_origin(view)
+            presented = view.get(self.csrf.header)
+            if presented is None and self.csrf.wants_form(view):
+                presented = yield ReadForm(self.csrf.field)
+            self.csrf.check_token(identity.claims, presented)
+        if self.uses_store:
+            yield from self._store_checks(identity, now, fail_open=self._fail_open)
+        return self._result(identity, now)
+
+    def _store_checks(
+        self, identity: Identity, now: float, *, fail_open: bool
+    ) -> Generator[Effect, Any, None]:
         claims = identity.claims
         iat = claims.get("iat")
         query = RevocationQuery(
@@ -166,22 +201,41 @@ class Authenticator:
             issued_at=float(iat) if isinstance(iat, int | float) else None,
         )
         try:
-            revoked = yield CheckRevoked(query, now)
+            revoked = yield StoreCall("is_revoked", (query,), {"now": now})
         except StoreUnavailable as exc:
-            if not self._fail_open:
+            if not fail_open:
                 raise
             self.store_failures_allowed += 1
             logger.warning("store unavailable, request allowed (STORE_FAILURE=open): %s", exc)
-            revoked = False
+            return
         if revoked:
             raise TokenRevoked("revoked in the store")
         sid = identity.session_id
         if sid is not None and self._touch_due(sid, now):
             try:
-                yield TouchSession(sid, now)
+                yield StoreCall("touch_session", (sid,), {"now": now})
             except StoreUnavailable as exc:
                 logger.warning("could not record session activity: %s", exc)
-        return result
+
+    def _one_time_flow(
+        self, view: RequestView, now: float, purpose: str
+    ) -> Generator[Effect, Any, AuthResult]:
+        assert self._one_time is not None
+        token = self.sources.extract_one_time(view, self.settings.query_parameter)
+        if token is None:
+            raise TokenMissing("no one-time token")
+        claims = self._one_time.verify(token, now).claims
+        if claims.get("purpose") != purpose or claims.get("res") != view.path:
+            raise ClaimCheckFailed("one-time token for another purpose or resource")
+        identity = self.identity_from_claims(claims, "one-time")
+        # STORE_FAILURE=open does not apply: a one-time token that cannot be checked and
+        # marked used is refused.
+        yield from self._store_checks(identity, now, fail_open=False)
+        key = f"ott:{claims.get('iss') or ''}:{claims['jti']}"
+        expires = float(claims["exp"]) + self.settings.leeway
+        if not (yield StoreCall("consume_once", (key,), {"expires_at": expires, "now": now})):
+            raise TokenRevoked("one-time token already used")
+        return AuthResult(identity, Credentials(identity.scopes))
 
     def _touch_due(self, sid: str, now: float) -> bool:
         last = self._touched.get(sid)

@@ -1,7 +1,11 @@
 """Mint tokens that the verifier of the same settings accepts (sans-IO, clock injected).
 
-The app's own login view checks the password, then asks the :class:`Issuer` for a token:
-``issuer.access_token("alice", now=time.time())``.
+Three kinds, told apart by their ``typ`` header so one can never pass for another:
+
+- access tokens (``at+jwt``, RFC 9068): short-lived, sent on every request;
+- refresh tokens (``refresh+jwt``): long-lived, accepted only by the refresh flow;
+- one-time tokens (``ott+jwt``): seconds-long, single-use, bound to a purpose and a resource
+  (download links).
 """
 
 from __future__ import annotations
@@ -19,13 +23,33 @@ if TYPE_CHECKING:
     from .keys import VerificationKey
     from .settings import Settings
 
-__all__ = ["IssuedToken", "Issuer", "encode_compact"]
+__all__ = [
+    "ONE_TIME_TOKEN_TYPE",
+    "REFRESH_TOKEN_TYPE",
+    "SESSION_CLAIMS",
+    "IssuedToken",
+    "Issuer",
+    "encode_compact",
+    "new_token_id",
+]
 
-_RESERVED = frozenset({"iss", "aud", "sub", "iat", "exp", "jti", "nbf"})
+#: ``typ`` of refresh tokens.
+REFRESH_TOKEN_TYPE = "refresh+jwt"  # noqa: S105 - a media type
+#: ``typ`` of one-time tokens.
+ONE_TIME_TOKEN_TYPE = "ott+jwt"  # noqa: S105 - a media type
+#: Claims the issuer sets itself; application claims may not override them.
+REGISTERED = frozenset({"iss", "aud", "sub", "iat", "exp", "jti", "nbf"})
+#: Claims tying a token to its login session, carried over on refresh.
+SESSION_CLAIMS = frozenset({"sid", "auth_time", "csrf"})
 
 
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def new_token_id() -> str:
+    """128 random bits, URL-safe: for ``jti``, ``sid`` and CSRF values."""
+    return secrets.token_urlsafe(16)
 
 
 def encode_compact(key: VerificationKey, header: Mapping[str, Any], payload: bytes) -> str:
@@ -51,7 +75,7 @@ class IssuedToken:
 
 
 class Issuer:
-    """Signs access tokens with the active key of a :class:`Settings`."""
+    """Signs tokens with the active key of a :class:`Settings`."""
 
     def __init__(self, settings: Settings) -> None:
         key = settings.keyset.signing_key()
@@ -59,7 +83,32 @@ class Issuer:
             raise ConfigurationError("KEYS", "no active key with private material to sign with")
         self._key = key
         self._settings = settings
-        self._header = {"typ": settings.token_type or "JWT"}
+        self._access_header = {"typ": settings.token_type or "JWT"}
+
+    def _mint(
+        self,
+        typ: str,
+        subject: str,
+        now: float,
+        expires_at: float,
+        claims: Mapping[str, Any] | None,
+    ) -> IssuedToken:
+        extra = dict(claims or {})
+        clash = REGISTERED.intersection(extra)
+        if clash:
+            raise ValueError(f"registered claims are set by the issuer: {sorted(clash)}")
+        settings = self._settings
+        body: dict[str, Any] = {"sub": subject, "iat": int(now), "exp": int(expires_at),
+                                "jti": new_token_id()}  # fmt: skip
+        if settings.issuer:
+            body["iss"] = settings.issuer
+        if settings.audience:
+            aud = settings.audience
+            body["aud"] = aud[0] if len(aud) == 1 else list(aud)
+        body.update(extra)
+        header = self._access_header if typ == "access" else {"typ": typ}
+        token = encode_compact(self._key, header, _json.dumps(body))
+        return IssuedToken(token, body, float(body["exp"]))
 
     def access_token(
         self,
@@ -74,26 +123,47 @@ class Issuer:
         :param now: the current UNIX time.
         :param claims: application claims (``scope``, ``sid``, ...); registered claims are set
             by the issuer and cannot be overridden here.
-        :param ttl: lifetime in seconds (default ``ACCESS_TOKEN_TTL``).
+        :param ttl: lifetime in seconds (default ``ACCESS_TOKEN_TTL``). With an ``auth_time``
+            claim the expiry never passes ``auth_time + MAX_SESSION_AGE``.
         """
-        settings = self._settings
-        lifetime = settings.access_token_ttl if ttl is None else ttl
-        extra = dict(claims or {})
-        clash = _RESERVED.intersection(extra)
-        if clash:
-            raise ValueError(f"registered claims are set by the issuer: {sorted(clash)}")
-        body: dict[str, Any] = {
-            "sub": subject,
-            "iat": int(now),
-            "exp": int(now + lifetime),
-            "jti": secrets.token_urlsafe(16),
-        }
-        if settings.issuer:
-            body["iss"] = settings.issuer
-        if settings.audience:
-            body["aud"] = (
-                settings.audience[0] if len(settings.audience) == 1 else list(settings.audience)
-            )
-        body.update(extra)
-        token = encode_compact(self._key, self._header, _json.dumps(body))
-        return IssuedToken(token, body, float(body["exp"]))
+        lifetime = self._settings.access_token_ttl if ttl is None else ttl
+        return self._mint("access", subject, now, self._capped(now + lifetime, claims), claims)
+
+    def refresh_token(
+        self,
+        subject: str,
+        *,
+        now: float,
+        claims: Mapping[str, Any] | None = None,
+        ttl: float | None = None,
+    ) -> IssuedToken:
+        """Mint a refresh token (``typ: refresh+jwt``), capped like :meth:`access_token`."""
+        lifetime = self._settings.refresh_token_ttl if ttl is None else ttl
+        expires = self._capped(now + lifetime, claims)
+        return self._mint(REFRESH_TOKEN_TYPE, subject, now, expires, claims)
+
+    def one_time(
+        self,
+        subject: str,
+        purpose: str,
+        resource: str,
+        *,
+        now: float,
+        ttl: float | None = None,
+    ) -> IssuedToken:
+        """Mint a single-use token for one ``purpose`` on one ``resource`` (a request path).
+
+        The middleware accepts it only on ``ONE_TIME_PATHS`` configured for that purpose, only
+        for exactly that path, and only once (consumed atomically in the store).
+        """
+        if not resource.startswith("/"):
+            raise ValueError("resource must be the request path, starting with '/'")
+        lifetime = self._settings.one_time_token_ttl if ttl is None else ttl
+        claims = {"purpose": purpose, "res": resource}
+        return self._mint(ONE_TIME_TOKEN_TYPE, subject, now, now + lifetime, claims)
+
+    def _capped(self, expires_at: float, claims: Mapping[str, Any] | None) -> float:
+        auth_time = (claims or {}).get("auth_time")
+        if isinstance(auth_time, int | float):
+            return min(expires_at, auth_time + self._settings.max_session_age)
+        return expires_at

@@ -1,33 +1,34 @@
-"""The management API applications call: revoke a token, log out everywhere, list devices.
+"""The session API applications call: log in, refresh, log out, list and end device sessions.
 
-:class:`SessionManager` binds a store to the settings (to know how long revocations must be
-kept) and to a clock. Every method has an async twin with an ``a`` prefix for ASGI apps. A
-failed write raises :class:`~jwtmiddleware.errors.StoreUnavailable`; it never silently passes.
+:class:`SessionManager` drives the sans-IO flows of :mod:`~jwtmiddleware.lifecycle` against a
+store, synchronously or (methods prefixed ``a``) asynchronously. An app's login view checks the
+password, then calls :meth:`SessionManager.login`; a failed store write raises
+:class:`~jwtmiddleware.errors.StoreUnavailable`, never a silent success.
 """
 
 from __future__ import annotations
 
-import math
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
+from ._drive import run_async, run_sync
 from .errors import ConfigurationError
+from .lifecycle import RequestInfo, SessionFlows, TokenPair
 
 if TYPE_CHECKING:
     from .identity import Identity
+    from .issuer import IssuedToken
     from .settings import Settings
     from .stores.base import SessionInfo, Store
 
 __all__ = ["SessionManager"]
 
-_FALLBACK_LIFETIME = 366 * 86400.0  # when MAX_TOKEN_LIFETIME is disabled
-
 
 class SessionManager:
-    """Revocation and device-session management over one store.
+    """Sessions, rotation and revocation over one store.
 
-    :param settings: the settings the tokens are verified with.
+    :param settings: the settings tokens are issued and verified with.
     :param store: the store; defaults to the one named by ``STORE``.
     :param clock: returns the current UNIX time.
     """
@@ -43,70 +44,126 @@ class SessionManager:
 
         resolved = resolve_store(settings, store)
         if resolved is None:
-            raise ConfigurationError("STORE", "revocation needs a store (set STORE)")
+            raise ConfigurationError("STORE", "sessions and revocation need a store (set STORE)")
         self.store: Store = resolved
         self.settings = settings
+        self.flows = SessionFlows(settings)
         self._clock = clock
-        self._keep = (settings.max_token_lifetime or _FALLBACK_LIFETIME) + settings.leeway
 
-    # -- what to keep, and for how long ------------------------------------------------------
+    # -- login, refresh, logout ------------------------------------------------------------------
 
-    def _token_expiry(self, exp: float | None, now: float) -> float:
-        return now + self._keep if exp is None else exp + self.settings.leeway
+    def login(
+        self,
+        subject: str,
+        *,
+        claims: Mapping[str, Any] | None = None,
+        info: RequestInfo | None = None,
+    ) -> TokenPair:
+        """Start a device session for an authenticated user and mint its first token pair.
 
-    @staticmethod
-    def _watermark(now: float) -> float:
-        # Tokens carry whole-second iat; a watermark at the start of this second keeps a login
-        # made right after "log out everywhere" valid. Tokens of the revoked sessions issued
-        # earlier in the same second are still refused through their session id.
-        return float(math.floor(now))
+        :param claims: application claims for the tokens (``scope``, roles, tenant, ...).
+        :param info: the device's user agent and IP, shown in the sessions list.
+        :raises SessionLimitReached: under ``SESSION_LIMIT_POLICY = "deny_new"``.
+        """
+        flow = self.flows.login(subject, now=self._clock(), claims=claims, info=info)
+        pair: TokenPair = run_sync(flow, self.store)
+        return pair
 
-    # -- sync API ------------------------------------------------------------------------------
+    async def alogin(
+        self,
+        subject: str,
+        *,
+        claims: Mapping[str, Any] | None = None,
+        info: RequestInfo | None = None,
+    ) -> TokenPair:
+        """Async :meth:`login`."""
+        flow = self.flows.login(subject, now=self._clock(), claims=claims, info=info)
+        pair: TokenPair = await run_async(flow, self.store)
+        return pair
 
-    def revoke_token(
-        self, token_id: str, *, issuer: str = "", expires_at: float | None = None
-    ) -> None:
-        """Revoke one token by ``jti`` (and ``iss``); kept until it would have expired."""
-        now = self._clock()
-        self.store.revoke_token(
-            issuer, token_id, expires_at=self._token_expiry(expires_at, now), now=now
-        )
+    def refresh(self, refresh_token: str) -> TokenPair:
+        """Rotate a refresh token into a new pair (reuse of a rotated token revokes the session).
 
-    def revoke_identity(self, identity: Identity) -> None:
-        """Revoke the token the current request was authenticated with."""
-        if identity.token_id is None:
-            raise ValueError("this token has no jti and cannot be revoked on its own")
-        self.revoke_token(
-            identity.token_id, issuer=identity.issuer or "", expires_at=identity.expires_at
-        )
+        :raises TokenInvalid: for a bad, expired, revoked or reused refresh token.
+        """
+        pair: TokenPair = run_sync(self.flows.refresh(refresh_token, now=self._clock()), self.store)
+        return pair
+
+    async def arefresh(self, refresh_token: str) -> TokenPair:
+        """Async :meth:`refresh`."""
+        flow = self.flows.refresh(refresh_token, now=self._clock())
+        pair: TokenPair = await run_async(flow, self.store)
+        return pair
+
+    def logout(self, identity: Identity) -> tuple[str, ...]:
+        """End the caller's session; returns ``Set-Cookie`` values that delete the cookies."""
+        cleared: tuple[str, ...] = run_sync(self.flows.logout(identity, now=self._clock()),
+                                            self.store)  # fmt: skip
+        return cleared
+
+    async def alogout(self, identity: Identity) -> tuple[str, ...]:
+        """Async :meth:`logout`."""
+        flow = self.flows.logout(identity, now=self._clock())
+        cleared: tuple[str, ...] = await run_async(flow, self.store)
+        return cleared
 
     def logout_everywhere(self, subject: str, *, issuer: str | None = None) -> int:
         """Revoke every token and session of ``subject``; returns the sessions ended."""
-        now = self._clock()
-        iss = self.settings.issuer if issuer is None else issuer
-        self.store.revoke_subject(
-            iss or "", subject, before=self._watermark(now), expires_at=now + self._keep, now=now
-        )
-        return self.store.revoke_other_sessions(subject, None, now=now)
+        flow = self.flows.logout_everywhere(subject, now=self._clock(), issuer=issuer)
+        ended: int = run_sync(flow, self.store)
+        return ended
+
+    async def alogout_everywhere(self, subject: str, *, issuer: str | None = None) -> int:
+        """Async :meth:`logout_everywhere`."""
+        flow = self.flows.logout_everywhere(subject, now=self._clock(), issuer=issuer)
+        ended: int = await run_async(flow, self.store)
+        return ended
+
+    def one_time(
+        self, subject: str, purpose: str, resource: str, *, ttl: float | None = None
+    ) -> IssuedToken:
+        """A single-use token for ``purpose`` on the request path ``resource`` (download links)."""
+        return self.flows.issuer.one_time(subject, purpose, resource, now=self._clock(), ttl=ttl)
+
+    # -- device sessions and single revocations ---------------------------------------------------
 
     def sessions(self, subject: str) -> list[SessionInfo]:
         """The subject's live device sessions, oldest first."""
         return self.store.list_sessions(subject, now=self._clock())
 
+    async def asessions(self, subject: str) -> list[SessionInfo]:
+        """Async :meth:`sessions`."""
+        return await self.store.alist_sessions(subject, now=self._clock())
+
     def revoke_session(self, session_id: str) -> bool:
         """Log out one device; true if the session was live."""
         now = self._clock()
-        return self.store.revoke_session(session_id, now=now, expires_at=now + self._keep)
+        return self.store.revoke_session(session_id, now=now, expires_at=now + self.flows.keep)
+
+    async def arevoke_session(self, session_id: str) -> bool:
+        """Async :meth:`revoke_session`."""
+        now = self._clock()
+        return await self.store.arevoke_session(
+            session_id, now=now, expires_at=now + self.flows.keep
+        )
 
     def revoke_other_sessions(self, subject: str, keep_session_id: str | None) -> int:
         """Log out every other device of ``subject``; returns how many."""
         return self.store.revoke_other_sessions(subject, keep_session_id, now=self._clock())
 
-    def purge(self) -> int:
-        """Delete expired entries (SQLite, memory); returns how many."""
-        return self.store.purge(now=self._clock())
+    async def arevoke_other_sessions(self, subject: str, keep_session_id: str | None) -> int:
+        """Async :meth:`revoke_other_sessions`."""
+        return await self.store.arevoke_other_sessions(subject, keep_session_id, now=self._clock())
 
-    # -- async twins ---------------------------------------------------------------------------
+    def _until(self, expires_at: float | None, now: float) -> float:
+        return now + self.flows.keep if expires_at is None else expires_at + self.settings.leeway
+
+    def revoke_token(
+        self, token_id: str, *, issuer: str = "", expires_at: float | None = None
+    ) -> None:
+        """Revoke one token by ``jti`` (and ``iss``), kept until it would have expired."""
+        now = self._clock()
+        self.store.revoke_token(issuer, token_id, expires_at=self._until(expires_at, now), now=now)
 
     async def arevoke_token(
         self, token_id: str, *, issuer: str = "", expires_at: float | None = None
@@ -114,39 +171,35 @@ class SessionManager:
         """Async :meth:`revoke_token`."""
         now = self._clock()
         await self.store.arevoke_token(
-            issuer, token_id, expires_at=self._token_expiry(expires_at, now), now=now
+            issuer, token_id, expires_at=self._until(expires_at, now), now=now
         )
+
+    def revoke_identity(self, identity: Identity) -> None:
+        """Revoke the token the current request was authenticated with."""
+        if identity.token_id is None:
+            raise ValueError("this token has no jti and cannot be revoked on its own")
+        self.revoke_token(identity.token_id, issuer=identity.issuer or "",
+                          expires_at=identity.expires_at)  # fmt: skip
 
     async def arevoke_identity(self, identity: Identity) -> None:
         """Async :meth:`revoke_identity`."""
         if identity.token_id is None:
             raise ValueError("this token has no jti and cannot be revoked on its own")
-        await self.arevoke_token(
-            identity.token_id, issuer=identity.issuer or "", expires_at=identity.expires_at
-        )
+        await self.arevoke_token(identity.token_id, issuer=identity.issuer or "",
+                                 expires_at=identity.expires_at)  # fmt: skip
 
-    async def alogout_everywhere(self, subject: str, *, issuer: str | None = None) -> int:
-        """Async :meth:`logout_everywhere`."""
-        now = self._clock()
-        iss = self.settings.issuer if issuer is None else issuer
-        await self.store.arevoke_subject(
-            iss or "", subject, before=self._watermark(now), expires_at=now + self._keep, now=now
-        )
-        return await self.store.arevoke_other_sessions(subject, None, now=now)
-
-    async def asessions(self, subject: str) -> list[SessionInfo]:
-        """Async :meth:`sessions`."""
-        return await self.store.alist_sessions(subject, now=self._clock())
-
-    async def arevoke_session(self, session_id: str) -> bool:
-        """Async :meth:`revoke_session`."""
-        now = self._clock()
-        return await self.store.arevoke_session(session_id, now=now, expires_at=now + self._keep)
-
-    async def arevoke_other_sessions(self, subject: str, keep_session_id: str | None) -> int:
-        """Async :meth:`revoke_other_sessions`."""
-        return await self.store.arevoke_other_sessions(subject, keep_session_id, now=self._clock())
+    def purge(self) -> int:
+        """Delete expired entries (SQLite, memory); returns how many."""
+        return self.store.purge(now=self._clock())
 
     async def apurge(self) -> int:
         """Async :meth:`purge`."""
         return await self.store.apurge(now=self._clock())
+
+    def close(self) -> None:
+        """Close the store's connections."""
+        self.store.close()
+
+    async def aclose(self) -> None:
+        """Async :meth:`close`."""
+        await self.store.aclose()

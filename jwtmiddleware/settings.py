@@ -12,11 +12,9 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
-import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from . import _coerce as c
 from .errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -26,10 +24,6 @@ __all__ = ["ENV_PREFIX", "Settings"]
 
 #: Prefix of the environment variables read by :meth:`Settings.from_env`.
 ENV_PREFIX = "JWTMIDDLEWARE_"
-
-_SOURCES = frozenset({"header", "cookie", "query"})
-_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")  # RFC 9110 token (header and cookie names)
-_MAX_LEEWAY = 300.0
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -98,14 +92,85 @@ class Settings:
     #: Prefix of every key the store writes (Redis).
     store_prefix: str = "jwtmw:"
 
+    # -- sessions: issuing, sliding refresh, rotation ----------------------------------------
+    #: Lifetime of refresh tokens, in seconds (14 days).
+    refresh_token_ttl: float = 14 * 86400.0
+    #: Re-issue an access token on the way out when it has less than this left; ``None``: off.
+    refresh_threshold: float | None = None
+    #: Absolute session timeout from ``auth_time``: no refresh or rotation past it (30 days).
+    max_session_age: float = 30 * 86400.0
+    #: Seconds in which a rotated refresh token presented again gets the same successor.
+    refresh_reuse_grace: float = 10.0
+    #: Response header carrying a re-issued header token.
+    refreshed_token_header: str = "X-Refreshed-Token"  # noqa: S105 - a header name
+    #: Most live sessions one subject may have; ``None``: unlimited.
+    max_sessions_per_subject: int | None = None
+    #: ``evict_oldest`` or ``deny_new`` when ``MAX_SESSIONS_PER_SUBJECT`` is reached.
+    session_limit_policy: Literal["evict_oldest", "deny_new"] = "evict_oldest"
+    #: A new login ends every other session of the subject.
+    single_session: bool = False
+    #: ``(event) -> None`` called on session events (import string ok).
+    event_hook: Callable[..., Any] | str | None = None
+
+    # -- cookies and CSRF -------------------------------------------------------------------
+    #: ``Secure`` attribute of the token cookies (turn off only for plain-http development).
+    cookie_secure: bool = True
+    #: ``HttpOnly`` attribute of the token cookies.
+    cookie_httponly: bool = True
+    #: ``SameSite`` attribute: ``Lax``, ``Strict`` or ``None`` (``None`` needs ``Secure``).
+    cookie_samesite: str = "Lax"
+    #: ``Path`` of the access-token cookie.
+    cookie_path: str = "/"
+    #: ``Domain`` of the cookies; ``None`` keeps them host-only.
+    cookie_domain: str | None = None
+    #: Prefix cookie names with ``__Host-`` (or ``__Secure-``) when the attributes allow it.
+    cookie_name_prefix: bool = True
+    #: Cookie carrying the refresh token.
+    refresh_cookie_name: str = "refresh_token"
+    #: ``Path`` of the refresh cookie: your refresh endpoint, so it is sent nowhere else.
+    refresh_cookie_path: str = "/auth/refresh"
+    #: Require CSRF proof for unsafe methods when the token came from a cookie.
+    csrf_protection: bool = True
+    #: Readable cookie holding the CSRF token for scripts to echo.
+    csrf_cookie_name: str = "csrf_token"
+    #: Header echoing the CSRF token.
+    csrf_header_name: str = "X-CSRF-Token"
+    #: Form field echoing the CSRF token (``application/x-www-form-urlencoded`` bodies).
+    csrf_field_name: str = "csrf_token"
+    #: Other origins allowed to send cookie-authenticated unsafe requests.
+    csrf_trusted_origins: Sequence[str] = ()
+
+    # -- one-time tokens --------------------------------------------------------------------
+    #: Path patterns accepting only one-time tokens, mapped to their purpose.
+    one_time_paths: Mapping[str, str] | Sequence[tuple[str, str]] = ()
+    #: Default lifetime of one-time tokens, in seconds.
+    one_time_token_ttl: float = 60.0
+
     _keyset: KeySet = dataclasses.field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        self._normalise()
-        self._validate()
-        from .keys import build_keyset  # keys imports settings for typing only
+        from ._validate import CONVERTERS, validate
+        from .keys import build_keyset
 
+        for name, convert in CONVERTERS.items():
+            object.__setattr__(self, name, convert(name.upper(), getattr(self, name)))
+        validate(self)
         object.__setattr__(self, "_keyset", build_keyset(self))
+
+    def cookie_name_for(self, name: str, path: str) -> str:
+        """The name a cookie is set and read under: ``__Host-``/``__Secure-`` prefixed when
+        ``COOKIE_NAME_PREFIX`` is on and ``Secure`` (and, for ``__Host-``, ``Path=/`` and no
+        ``Domain``) allow it."""
+        if not self.cookie_name_prefix or not self.cookie_secure:
+            return name
+        if path == "/" and self.cookie_domain is None:
+            return "__Host-" + name
+        return "__Secure-" + name
+
+    @property
+    def access_cookie_name(self) -> str:
+        """The access-token cookie's name on the wire."""
+        return self.cookie_name_for(self.cookie_name, self.cookie_path)
 
     @property
     def keyset(self) -> KeySet:
@@ -145,119 +210,6 @@ class Settings:
         """A copy with some settings changed (validated again)."""
         return dataclasses.replace(self, **changes)
 
-    # -- validation ------------------------------------------------------------------------
-
-    def _normalise(self) -> None:
-        def put(name: str, value: Any) -> None:
-            object.__setattr__(self, name, value)
-
-        for name, conv in _CONVERTERS.items():
-            put(name, conv(name.upper(), getattr(self, name)))
-
-    def _validate(self) -> None:
-        algs = self.algorithms
-        if not algs:
-            raise ConfigurationError("ALGORITHMS", "must list at least one algorithm")
-        for alg in algs:
-            if alg.lower() == "none":
-                raise ConfigurationError("ALGORITHMS", "'none' is never accepted")
-        if not 0 <= self.leeway <= _MAX_LEEWAY:
-            raise ConfigurationError("LEEWAY", f"must be between 0 and {_MAX_LEEWAY:g} seconds")
-        if not 512 <= self.max_token_bytes <= 1 << 20:
-            raise ConfigurationError("MAX_TOKEN_BYTES", "must be between 512 and 1048576")
-        if self.max_token_lifetime is not None and self.max_token_lifetime <= 0:
-            raise ConfigurationError("MAX_TOKEN_LIFETIME", "must be positive (or None)")
-        if not self.sources:
-            raise ConfigurationError("SOURCES", "must list at least one of header, cookie, query")
-        for source in self.sources:
-            if source not in _SOURCES:
-                raise ConfigurationError("SOURCES", f"unknown source {source!r}; use {_choices()}")
-        if len(set(self.sources)) != len(self.sources):
-            raise ConfigurationError("SOURCES", "lists a source twice")
-        for name in ("header_name", "header_scheme", "cookie_name", "query_parameter"):
-            if not _TOKEN.match(getattr(self, name)):
-                raise ConfigurationError(name.upper(), "must be a non-empty HTTP token")
-        if '"' in self.realm or "\\" in self.realm or not self.realm.isprintable():
-            raise ConfigurationError("REALM", "must be printable, without quotes or backslashes")
-        for name in ("exempt_paths", "optional_paths"):
-            for path in getattr(self, name):
-                if not path.startswith("/"):
-                    raise ConfigurationError(name.upper(), f"path {path!r} must start with '/'")
-        if not 0 < self.access_token_ttl <= (self.max_token_lifetime or float("inf")):
-            raise ConfigurationError(
-                "ACCESS_TOKEN_TTL", "must be positive and not above MAX_TOKEN_LIFETIME"
-            )
-        if self.store_failure not in ("closed", "open"):
-            raise ConfigurationError("STORE_FAILURE", "must be 'closed' or 'open'")
-        if not 0 < self.store_timeout <= 30:
-            raise ConfigurationError("STORE_TIMEOUT", "must be between 0 and 30 seconds")
-
-
-def _choices() -> str:
-    return ", ".join(sorted(_SOURCES))
-
-
-def _secret(setting: str, value: Any) -> str | bytes | None:
-    if value is None or isinstance(value, str | bytes):
-        return value
-    raise ConfigurationError(setting, "must be a string or bytes")
-
-
-def _audience(setting: str, value: Any) -> tuple[str, ...]:
-    return c.to_str_tuple(setting, value)
-
-
-def _store(setting: str, value: Any) -> Any:
-    if value == "":
-        return None
-    return value
-
-
-def _lower_str(setting: str, value: Any) -> str:
-    return c.to_str(setting, value).strip().lower()
-
-
-def _token_type(setting: str, value: Any) -> str | None:
-    text = c.to_optional_str(setting, value)
-    if text is None or text.strip().lower() in {"", "none", "jwt"}:
-        return None
-    return text
-
-
-_CONVERTERS: dict[str, Callable[[str, Any], Any]] = {
-    "secret": _secret,
-    "keys": c.to_keys,
-    "algorithms": c.to_str_tuple,
-    "issuer": c.to_optional_str,
-    "audience": _audience,
-    "leeway": c.to_float,
-    "required_claims": c.to_str_tuple,
-    "token_type": _token_type,
-    "max_token_bytes": c.to_int,
-    "max_token_lifetime": c.to_optional_float,
-    "sources": lambda s, v: tuple(x.lower() for x in c.to_str_tuple(s, v)),
-    "header_name": c.to_str,
-    "header_scheme": c.to_str,
-    "cookie_name": c.to_str,
-    "query_parameter": c.to_str,
-    "required": c.to_bool,
-    "exempt_paths": c.to_str_tuple,
-    "optional_paths": c.to_str_tuple,
-    "realm": c.to_str,
-    "claim_checks": c.to_callables,
-    "scope_claim": c.to_str,
-    "required_scopes": c.to_str_tuple,
-    "error_handler": c.to_callable,
-    "access_token_ttl": c.to_float,
-    "store": _store,
-    "store_failure": _lower_str,
-    "store_timeout": c.to_float,
-    "store_prefix": c.to_str,
-}
-
-_FIELD_NAMES = frozenset(f.name for f in dataclasses.fields(Settings) if f.init)
-assert set(_CONVERTERS) == _FIELD_NAMES, "every setting needs a converter"
-
 
 def _field_for(key: str) -> str:
     name = key.lower()
@@ -267,3 +219,6 @@ def _field_for(key: str) -> str:
     close = difflib.get_close_matches(key.upper(), valid, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else f"; valid keys: {', '.join(valid)}"
     raise ConfigurationError(key, f"unknown setting{hint}")
+
+
+_FIELD_NAMES = frozenset(f.name for f in dataclasses.fields(Settings) if f.init)

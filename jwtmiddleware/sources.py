@@ -100,10 +100,17 @@ class WSGIRequestView(RequestView):
         return [] if value is None else [value]
 
 
+_COOKIE_SEPARATORS = re.compile(r"[;,]")
+
+
 def parse_cookie(header: str) -> dict[str, list[str]]:
-    """Parse a ``Cookie`` header into ``{name: [values...]}`` (RFC 6265, lenient on junk)."""
+    """Parse a ``Cookie`` header into ``{name: [values...]}`` (RFC 6265, lenient on junk).
+
+    Commas separate pairs too: cookie values may not contain them, and WSGI servers join
+    repeated ``Cookie`` lines with ``", "``.
+    """
     out: dict[str, list[str]] = {}
-    for part in header.split(";"):
+    for part in _COOKIE_SEPARATORS.split(header):
         name, sep, value = part.partition("=")
         if not sep:
             continue
@@ -119,6 +126,7 @@ class TokenSources:
 
     __slots__ = (
         "_cookie",
+        "_cookie_key",
         "_header",
         "_joined",
         "_max_header",
@@ -135,7 +143,8 @@ class TokenSources:
         self._joined = re.compile(rf",\s*{re.escape(self._scheme)}(?=[\s,]|$)", re.I)
         # "<scheme> <token>" with room for some stray whitespace
         self._max_header = len(self._scheme) + 1 + settings.max_token_bytes + 64
-        self._cookie = settings.cookie_name if "cookie" in sources else None
+        self._cookie = settings.access_cookie_name if "cookie" in sources else None
+        self._cookie_key = f"{settings.access_cookie_name}="
         self._query = settings.query_parameter if "query" in sources else None
         self._query_key = f"{settings.query_parameter}="
         #: The request headers a response depends on (for ``Vary``).
@@ -154,7 +163,7 @@ class TokenSources:
         if self._header is not None:
             found = self._from_header(view)
         if self._cookie is not None:
-            token = self._from_cookie(view, self._cookie)
+            token = self._from_cookie(view)
             if token is not None:
                 if found is not None:
                     raise InvalidRequest("credentials in more than one place")
@@ -193,22 +202,52 @@ class TokenSources:
             raise InvalidRequest("more than one credential in the authorization header")
         return token, "header"
 
-    @staticmethod
-    def _from_cookie(view: RequestView, name: str) -> str | None:
+    def _from_cookie(self, view: RequestView) -> str | None:
+        assert self._cookie is not None
         headers = view.get_all("cookie")
         if not headers:
             return None
         joined = "; ".join(headers)
-        if name not in joined:
+        if self._cookie not in joined:
             return None
-        values = parse_cookie(joined).get(name)
-        if not values:
-            return None
+        values = self._cookie_values(joined)
         if len(values) > 1:
             raise InvalidRequest("the token cookie is present more than once")
-        if not values[0]:
-            return None
-        return values[0]
+        value = values[0].strip() if values else ""
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1]
+        return value or None
+
+    def _cookie_values(self, joined: str) -> list[str]:
+        # Only our cookie is looked for, with str.find: a huge Cookie header full of other
+        # pairs costs no Python work per pair. Pairs are separated by ";" or "," (WSGI
+        # servers join repeated Cookie lines with ", "; cookie values cannot contain either).
+        key, values = self._cookie_key, []
+        start = joined.find(key)
+        while start != -1:
+            before = start - 1
+            while before >= 0 and joined[before] in " \t":
+                before -= 1
+            value_start = start + len(key)
+            if before < 0 or joined[before] in ";,":
+                ends = [e for e in (joined.find(";", value_start), joined.find(",", value_start))
+                        if e != -1]  # fmt: skip
+                values.append(joined[value_start : min(ends) if ends else len(joined)])
+            start = joined.find(key, value_start)
+        return values
+
+    def extract_one_time(self, view: RequestView, parameter: str) -> str | None:
+        """A one-time token from the ``Authorization`` header or the query ``parameter``
+        (download links), whatever ``SOURCES`` says; both at once is a 400."""
+        header = self._from_header(view) if self._header is not None else None
+        query = (
+            self._from_query(view.query_string, parameter)
+            if f"{parameter}=" in view.query_string
+            else None
+        )
+        if header is not None and query is not None:
+            raise InvalidRequest("credentials in more than one place")
+        return header[0] if header is not None else query
 
     @staticmethod
     def _from_query(query_string: str, name: str) -> str | None:

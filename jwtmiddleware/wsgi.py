@@ -2,28 +2,47 @@
 
 It authenticates every request, puts the :class:`~jwtmiddleware.identity.Identity` into
 ``environ["jwtmiddleware.identity"]``, and changes responses only in its ``start_response``
-wrapper.
+wrapper: ``Vary`` and, when a token is renewed, the sliding-refresh headers.
 """
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
 
 from ._drive import run_sync
-from ._http import IDENTITY_KEY, Responder, as_auth_error, merge_vary, resolve_store
+from ._http import IDENTITY_KEY, Responder, as_auth_error, resolve_store, with_vary
 from .flow import Authenticator
 from .settings import Settings
 from .sources import WSGIRequestView
 
 if TYPE_CHECKING:
+    from .effects import ReadForm
     from .stores.base import Store
 
 __all__ = ["JWTWSGIMiddleware", "WSGIApp"]
 
 StartResponse = Callable[..., Callable[[bytes], object]]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+def _form_reader(environ: dict[str, Any]) -> Callable[[ReadForm], str | None]:
+    def read_form(effect: ReadForm) -> str | None:
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return None
+        if not 0 < length <= effect.limit:
+            return None
+        body = environ["wsgi.input"].read(length)
+        environ["wsgi.input"] = io.BytesIO(body)  # the application reads it again
+        values = parse_qs(body.decode("latin-1"), max_num_fields=1000).get(effect.field)
+        return values[0] if values and len(values) == 1 else None
+
+    return read_form
 
 
 class JWTWSGIMiddleware:
@@ -55,29 +74,31 @@ class JWTWSGIMiddleware:
         view = WSGIRequestView(environ)
         authenticator = self.authenticator
         try:
-            if authenticator.uses_store:
-                result = run_sync(authenticator.flow(view, self._clock()), self.store)
+            if authenticator.uses_effects:
+                flow = authenticator.flow(view, self._clock())
+                result = run_sync(flow, self.store, _form_reader(environ))
             else:
-                result = authenticator.decide(view, self._clock())[0]
+                result = authenticator.decide(view, self._clock())
         except Exception as exc:  # noqa: BLE001 - every refusal is rendered, never a 500
             response = self._responder.response_for(as_auth_error(exc), view)
             start_response(response.status_line, list(response.headers))
             return [response.body]
         environ[IDENTITY_KEY] = result.identity
-        vary = self._vary
-        if result.exempt or vary is None:
+        vary, plan = self._vary, result.refresh
+        if result.exempt or (vary is None and plan is None):
             return self.app(environ, start_response)
 
-        def start_with_vary(
+        def start_with_auth_headers(
             status: str, headers: list[tuple[str, str]], exc_info: Any = None
         ) -> Callable[[bytes], object]:
-            out = list(headers)
-            for index, (key, value) in enumerate(out):
-                if key.lower() == "vary":
-                    out[index] = (key, merge_vary(value, vary))
-                    break
-            else:
-                out.append(("Vary", vary))
+            out = with_vary(headers, vary) if vary else list(headers)
+            if plan is not None:
+                try:
+                    code = int(status.split(None, 1)[0])
+                except ValueError:
+                    code = 500
+                if plan.applies_to(code, out):
+                    out = plan.apply(out)
             return start_response(status, out, exc_info)
 
-        return self.app(environ, start_with_vary)
+        return self.app(environ, start_with_auth_headers)

@@ -16,7 +16,8 @@ from jwtmiddleware import (
     TokenRevoked,
 )
 from jwtmiddleware._drive import run_sync
-from jwtmiddleware.flow import CheckRevoked, PathRules, TouchSession
+from jwtmiddleware.effects import StoreCall
+from jwtmiddleware.flow import PathRules
 from jwtmiddleware.sources import RequestView
 from jwtmiddleware.stores import MemoryStore
 from jwtmiddleware.testing import mint_token
@@ -63,8 +64,7 @@ def test_path_rules(path: str, rule: str) -> None:
 
 def test_required_false_makes_every_path_optional() -> None:
     auth = Authenticator(Settings(secret=SECRET, required=False))
-    result, identity = auth.decide(View(), NOW)
-    assert identity is None
+    result = auth.decide(View(), NOW)
     assert not result.identity.is_authenticated
 
 
@@ -77,7 +77,7 @@ def test_required_scopes() -> None:
     s = Settings(secret=SECRET, required_scopes=["read", "write"])
     auth = Authenticator(s)
     ok = mint_token(s, {"scope": "read write admin"}, now=NOW)
-    assert auth.decide(bearer(ok), NOW)[1].scopes == {"read", "write", "admin"}  # type: ignore[union-attr]
+    assert auth.decide(bearer(ok), NOW).identity.scopes == {"read", "write", "admin"}
     with pytest.raises(InsufficientScope) as info:
         auth.decide(bearer(mint_token(s, {"scope": "read"}, now=NOW)), NOW)
     assert info.value.scopes == ("read", "write")
@@ -102,12 +102,16 @@ def test_flow_yields_one_revocation_check_then_a_touch() -> None:
     t = mint_token(s, {"sid": "S1"}, now=NOW)
     flow = auth.flow(bearer(t), NOW)
     effect = next(flow)
-    assert isinstance(effect, CheckRevoked)
-    assert effect.query.issuer == "iss"
-    assert effect.query.session_id == "S1"
-    assert effect.query.issued_at == int(NOW)
+    assert isinstance(effect, StoreCall)
+    assert effect.method == "is_revoked"
+    query = effect.args[0]
+    assert query.issuer == "iss"
+    assert query.session_id == "S1"
+    assert query.issued_at == int(NOW)
     touch = flow.send(False)
-    assert isinstance(touch, TouchSession)
+    assert isinstance(touch, StoreCall)
+    assert touch.method == "touch_session"
+    assert touch.args == ("S1",)
     with pytest.raises(StopIteration) as done:
         flow.send(True)
     assert done.value.value.identity.subject == "user-1"

@@ -78,6 +78,8 @@ def attacker_ec_key() -> ec.EllipticCurvePrivateKey:
 
 
 def _settings(**kwargs: Any) -> Settings:
+    # The cookie is read under its plain name here; the __Host- prefix has its own tests.
+    kwargs.setdefault("cookie_name_prefix", False)
     return Settings(issuer=ISSUER, audience=[AUDIENCE], **kwargs)
 
 

@@ -50,6 +50,8 @@ EXPIRED_CHALLENGE = (
 
 
 def settings(**changes: Any) -> Settings:
+    # The cookie is read under its plain name here; the __Host- prefix has its own tests.
+    changes.setdefault("cookie_name_prefix", False)
     return Settings(secret=SECRET, algorithms=["HS256"], **changes)
 
 
@@ -633,3 +635,30 @@ def test_the_token_is_never_logged(
         assert token not in logged, name
         for segment in token.split("."):
             assert segment not in logged, name
+
+
+@pytest.mark.parametrize("broken", ["raises", "wrong-type"])
+def test_a_broken_error_handler_falls_back_to_the_default(
+    make_client: MakeClient, broken: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    def handler(error: AuthenticationError, request: RequestView) -> Any:
+        if broken == "raises":
+            raise RuntimeError("bug in the handler")
+        return "not a response"
+
+    client = make_client(settings(error_handler=handler))
+    with caplog.at_level(logging.ERROR, logger="jwtmiddleware"):
+        result = client.get("/account")
+    assert result.status == 401
+    assert result.header("www-authenticate") == 'Bearer realm="api"'
+    assert any("ERROR_HANDLER" in r.getMessage() for r in caplog.records)
+
+
+def test_a_cors_preflight_passes_without_credentials(make_client: MakeClient) -> None:
+    client = make_client(settings())
+    preflight = [("Origin", "https://app.example"), ("Access-Control-Request-Method", "POST")]
+    result = client.request("OPTIONS", "/api", headers=preflight)
+    assert result.status == 200
+    assert result.reached
+    # an OPTIONS request that is not a preflight is authenticated as usual
+    assert client.request("OPTIONS", "/api").status == 401

@@ -60,6 +60,7 @@ def _settings_env() -> dict[str, str]:
         "JWTMIDDLEWARE_ISSUER": "https://issuer.test",
         "JWTMIDDLEWARE_AUDIENCE": "api",
         "JWTMIDDLEWARE_EXEMPT_PATHS": "/health",
+        "JWTMIDDLEWARE_COOKIE_NAME_PREFIX": "false",
     }
 
 
@@ -201,14 +202,7 @@ def test_token_in_header_and_cookie_is_400(deployment: Deployment, client: httpx
     [
         "uvicorn",
         "hypercorn",
-        pytest.param(
-            "gunicorn",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="gunicorn joins repeated Cookie lines with ',' and WSGIRequestView / "
-                "parse_cookie split only on ';', so the token cookie is not found (401)",
-            ),
-        ),
+        "gunicorn",  # joins repeated Cookie lines with ", "
     ],
 )
 def test_token_cookie_in_a_second_cookie_line_is_found(

@@ -1,0 +1,84 @@
+"""CSRF protection for tokens that ride in cookies (sans-IO).
+
+A browser attaches cookies to cross-site requests, so a cookie-carried token alone does not
+prove the request came from our own pages. For unsafe methods the request must also:
+
+1. not come from another site: ``Sec-Fetch-Site`` (when sent) is ``same-origin`` or ``none``,
+   and ``Origin`` (when sent) is this host or one of ``CSRF_TRUSTED_ORIGINS``;
+2. echo the token's ``csrf`` claim in the ``X-CSRF-Token`` header or the ``csrf_token`` form
+   field (double submit, bound into the signed token), compared in constant time.
+
+Tokens sent in the ``Authorization`` header need none of this: browsers never add them on
+their own.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from .errors import CSRFError
+
+if TYPE_CHECKING:
+    from .settings import Settings
+    from .sources import RequestView
+
+__all__ = ["SAFE_METHODS", "CSRFGuard"]
+
+#: Methods that must not change state (RFC 9110 §9.2.1), exempt from CSRF checks.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+_FORM = "application/x-www-form-urlencoded"
+
+
+class CSRFGuard:
+    """Applies the checks above; build once per middleware."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.enabled = settings.csrf_protection
+        self.header = settings.csrf_header_name.lower()
+        #: Form field read when the header is absent.
+        self.field = settings.csrf_field_name
+        self._trusted = frozenset(o.lower().rstrip("/") for o in settings.csrf_trusted_origins)
+
+    def applies(self, method: str, source: str) -> bool:
+        """Whether a request needs CSRF proof."""
+        return self.enabled and source == "cookie" and method not in SAFE_METHODS
+
+    def check_origin(self, view: RequestView) -> None:
+        """Refuse requests that say they come from another site."""
+        site = view.get("sec-fetch-site")
+        cross_site = site is not None and site.strip().lower() not in ("same-origin", "none")
+        if cross_site and not self._trusted_origin(view.get("origin")):
+            raise CSRFError(f"Sec-Fetch-Site is {site!r}")
+        origin = view.get("origin")
+        if origin is None:
+            return
+        if origin.strip().lower() == "null":
+            raise CSRFError("Origin is null")
+        if self._trusted_origin(origin):
+            return
+        host = view.get("host")
+        if host is None or urlsplit(origin.strip()).netloc.lower() != host.strip().lower():
+            raise CSRFError("cross-origin request")
+
+    def _trusted_origin(self, origin: str | None) -> bool:
+        return origin is not None and origin.strip().lower().rstrip("/") in self._trusted
+
+    @staticmethod
+    def wants_form(view: RequestView) -> bool:
+        """Whether the body may carry the CSRF field."""
+        ctype = view.get("content-type") or ""
+        return ctype.split(";", 1)[0].strip().lower() == _FORM
+
+    @staticmethod
+    def check_token(claims: Mapping[str, Any], presented: str | None) -> None:
+        """Compare the echoed value with the token's ``csrf`` claim in constant time."""
+        expected = claims.get("csrf")
+        if not isinstance(expected, str) or not expected:
+            raise CSRFError("cookie token has no csrf claim")
+        if presented is None or not hmac.compare_digest(
+            presented.strip().encode("utf-8", "replace"), expected.encode("utf-8", "replace")
+        ):
+            raise CSRFError("CSRF token missing or wrong")

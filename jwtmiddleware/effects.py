@@ -1,0 +1,43 @@
+"""Effects: what the sans-IO core asks of the outside world.
+
+A flow yields an effect and receives the answer, like ``httpx.Auth.auth_flow``. The drivers in
+``_drive`` answer them synchronously (WSGI, management calls) or asynchronously (ASGI).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Effect", "ReadForm", "Sleep", "StoreCall"]
+
+
+@dataclass(frozen=True, slots=True)
+class StoreCall:
+    """Call ``store.<method>(*args, **kwargs)``; async drivers call its ``a``-prefixed twin.
+
+    A failure comes back into the flow as :class:`~jwtmiddleware.errors.StoreUnavailable`.
+    """
+
+    method: str
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Sleep:
+    """Wait a little (polling for a concurrent refresh to publish its result)."""
+
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class ReadForm:
+    """Read one field of an ``application/x-www-form-urlencoded`` body (at most ``limit``
+    bytes), leaving the body intact for the application. The answer is the value or ``None``."""
+
+    field: str
+    limit: int = 64 * 1024
+
+
+Effect = StoreCall | Sleep | ReadForm

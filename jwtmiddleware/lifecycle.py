@@ -1,0 +1,257 @@
+"""A user's whole session, decided once (sans-IO): login, refresh with rotation, logout.
+
+Each operation is a generator yielding :mod:`~jwtmiddleware.effects` for the store, so
+:class:`~jwtmiddleware.manager.SessionManager` can drive it synchronously or asynchronously.
+
+Refresh-token rotation with reuse detection (RFC 9700 §4.14.2): every refresh consumes the
+presented refresh token atomically and issues a new pair in the same session. A consumed token
+presented again revokes the session and emits ``refresh_token_reused``, except within
+``REFRESH_REUSE_GRACE`` seconds, when concurrent refreshes of one token (two tabs, a retry)
+receive the same successor instead of a lockout.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, cast
+
+from . import _json
+from .cookies import CookiePolicy
+from .effects import Effect, Sleep, StoreCall
+from .errors import (
+    ClaimCheckFailed,
+    ConfigurationError,
+    SessionLimitReached,
+    TokenExpired,
+    TokenRevoked,
+)
+from .issuer import REFRESH_TOKEN_TYPE, REGISTERED, SESSION_CLAIMS, Issuer, new_token_id
+from .stores.base import RevocationQuery, SessionInfo
+from .verifier import Verifier
+
+if TYPE_CHECKING:
+    from .identity import Identity
+    from .settings import Settings
+
+__all__ = ["AuthEvent", "RequestInfo", "SessionFlows", "TokenPair"]
+
+logger = logging.getLogger("jwtmiddleware")
+
+Flow = Generator[Effect, Any, Any]
+_POLL_INTERVAL = 0.02
+_POLLS = 25  # wait up to 0.5 s for a concurrent refresh to publish its successor
+_MAX_UA = 512
+
+
+@dataclass(frozen=True, slots=True)
+class RequestInfo:
+    """Device metadata recorded with a session."""
+
+    user_agent: str = ""
+    ip: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AuthEvent:
+    """Something that happened to a session, passed to ``EVENT_HOOK``."""
+
+    #: ``login``, ``refresh``, ``logout``, ``logout_everywhere``, ``session_evicted`` or
+    #: ``refresh_token_reused``.
+    name: str
+    subject: str | None
+    session_id: str | None = None
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPair:
+    """What a login or refresh hands to the client."""
+
+    access_token: str
+    refresh_token: str
+    access_expires_at: float
+    refresh_expires_at: float
+    session_id: str
+    #: The value scripts echo in ``X-CSRF-Token`` when tokens ride in cookies.
+    csrf_token: str
+    #: ``Set-Cookie`` values for the access, refresh and CSRF cookies.
+    set_cookies: tuple[str, ...] = ()
+
+    def body(self, now: float) -> dict[str, Any]:
+        """An OAuth 2.0 style JSON body (RFC 6749 §5.1) for non-browser clients."""
+        return {
+            "access_token": self.access_token,
+            "token_type": "Bearer",
+            "expires_in": max(0, int(self.access_expires_at - now)),
+            "refresh_token": self.refresh_token,
+            "csrf_token": self.csrf_token,
+        }
+
+
+def _app_claims(claims: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in claims.items() if k not in REGISTERED and k not in SESSION_CLAIMS}
+
+
+class SessionFlows:
+    """The login, refresh and logout decisions for one :class:`Settings`."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._issuer = Issuer(settings) if settings.keyset.signing_key() else None
+        self.cookies = CookiePolicy(settings)
+        self._refresh_verifier = Verifier(
+            settings.replace(
+                token_type=REFRESH_TOKEN_TYPE,
+                max_token_lifetime=max(settings.refresh_token_ttl, settings.access_token_ttl),
+                required_claims=("exp", "sub", "jti", "sid"),
+            )
+        )
+        self._hook = cast("Callable[[AuthEvent], None] | None", settings.event_hook)
+        lifetime = max(settings.max_token_lifetime or 0, settings.refresh_token_ttl)
+        #: How long revocations must be kept: the longest any token can live, plus leeway.
+        self.keep = max(lifetime, settings.max_session_age) + settings.leeway
+
+    @property
+    def issuer(self) -> Issuer:
+        """The issuer; verify-only settings (public keys only) cannot mint tokens."""
+        if self._issuer is None:
+            raise ConfigurationError("KEYS", "minting tokens needs a key with private material")
+        return self._issuer
+
+    def emit(self, event: AuthEvent) -> None:
+        """Log the event and pass it to ``EVENT_HOOK``; a failing hook never breaks a flow."""
+        level = logging.WARNING if event.name == "refresh_token_reused" else logging.INFO
+        logger.log(level, "session event %s subject=%s sid=%s", event.name, event.subject,
+                   event.session_id)  # fmt: skip
+        if self._hook is not None:
+            try:
+                self._hook(event)
+            except Exception:  # an observer must not break authentication
+                logger.exception("EVENT_HOOK raised")
+
+    # -- minting -----------------------------------------------------------------------------
+
+    def pair(
+        self, subject: str, *, now: float, session_id: str, auth_time: float, csrf: str,
+        claims: Mapping[str, Any],
+    ) -> TokenPair:  # fmt: skip
+        """Mint an access and a refresh token for one session, with their cookies."""
+        session = {"sid": session_id, "auth_time": int(auth_time), "csrf": csrf}
+        body = {**_app_claims(claims), **session}
+        access = self.issuer.access_token(subject, now=now, claims=body)
+        refresh = self.issuer.refresh_token(subject, now=now, claims=body)
+        cookies = (
+            self.cookies.access(access.token, access.expires_at - now),
+            self.cookies.refresh(refresh.token, refresh.expires_at - now),
+            self.cookies.csrf(csrf, refresh.expires_at - now),
+        )
+        return TokenPair(access.token, refresh.token, access.expires_at, refresh.expires_at,
+                         session_id, csrf, cookies)  # fmt: skip
+
+    def _pair_from_json(self, text: str) -> TokenPair:
+        data = _json.loads(text.encode("utf-8"))
+        data["set_cookies"] = tuple(data["set_cookies"])
+        return TokenPair(**data)
+
+    # -- flows -------------------------------------------------------------------------------
+
+    def login(
+        self,
+        subject: str,
+        *,
+        now: float,
+        claims: Mapping[str, Any] | None = None,
+        info: RequestInfo | None = None,
+    ) -> Flow:
+        """Create a device session (enforcing session limits) and mint its first token pair."""
+        settings = self.settings
+        info = info or RequestInfo()
+        if settings.single_session:
+            ended = yield StoreCall("revoke_other_sessions", (subject, None), {"now": now})
+            if ended:
+                self.emit(AuthEvent("session_evicted", subject, None, {"count": ended}))
+        elif settings.max_sessions_per_subject is not None:
+            live = yield StoreCall("list_sessions", (subject,), {"now": now})
+            excess = len(live) - settings.max_sessions_per_subject + 1
+            if excess > 0:
+                if settings.session_limit_policy == "deny_new":
+                    raise SessionLimitReached(f"{len(live)} live sessions")
+                for old in live[:excess]:
+                    yield StoreCall("revoke_session", (old.session_id,), {"now": now})
+                    self.emit(AuthEvent("session_evicted", subject, old.session_id))
+        sid = new_token_id()
+        session = SessionInfo(sid, subject, created_at=now, last_seen=now,
+                              expires_at=now + settings.max_session_age,
+                              user_agent=info.user_agent[:_MAX_UA], ip=info.ip[:64])  # fmt: skip
+        yield StoreCall("create_session", (session,), {"now": now})
+        self.emit(AuthEvent("login", subject, sid))
+        return self.pair(subject, now=now, session_id=sid, auth_time=now, csrf=new_token_id(),
+                         claims=claims or {})  # fmt: skip
+
+    def refresh(self, refresh_token: str, *, now: float) -> Flow:
+        """Rotate a refresh token: consume it and mint the next pair of the same session."""
+        claims = self._refresh_verifier.verify(refresh_token, now).claims
+        subject, sid, jti = claims["sub"], claims["sid"], claims["jti"]
+        auth_time = claims.get("auth_time")
+        if not isinstance(auth_time, int | float):
+            raise ClaimCheckFailed("refresh token has no auth_time")
+        if now >= auth_time + self.settings.max_session_age:
+            raise TokenExpired("the session reached MAX_SESSION_AGE")
+        issuer = claims.get("iss") or ""
+        query = RevocationQuery(issuer, subject, jti, sid, float(claims.get("iat", 0)))
+        if (yield StoreCall("is_revoked", (query,), {"now": now})):
+            raise TokenRevoked("refresh token or session revoked")
+        used_key = f"rt-used:{issuer}:{jti}"
+        successor_key = f"rt-next:{issuer}:{jti}"
+        expires = float(claims["exp"]) + self.settings.leeway
+        won = yield StoreCall("consume_once", (used_key,), {"expires_at": expires, "now": now})
+        grace = self.settings.refresh_reuse_grace
+        if won:
+            csrf = claims.get("csrf")
+            pair = self.pair(subject, now=now, session_id=sid, auth_time=auth_time,
+                             csrf=csrf if isinstance(csrf, str) else new_token_id(),
+                             claims=claims)  # fmt: skip
+            if grace > 0:
+                text = _json.dumps(asdict(pair)).decode("utf-8")
+                yield StoreCall("put_value", (successor_key, text),
+                                {"expires_at": now + grace, "now": now})  # fmt: skip
+            yield StoreCall("touch_session", (sid,), {"now": now})
+            self.emit(AuthEvent("refresh", subject, sid))
+            return pair
+        if grace > 0:
+            for _ in range(_POLLS):
+                stored = yield StoreCall("get_value", (successor_key,), {"now": now})
+                if stored is not None:
+                    return self._pair_from_json(stored)
+                yield Sleep(_POLL_INTERVAL)
+        yield StoreCall("revoke_session", (sid,), {"now": now, "expires_at": now + self.keep})
+        self.emit(AuthEvent("refresh_token_reused", subject, sid, {"jti": jti}))
+        raise TokenRevoked("refresh token reuse detected; the session was revoked")
+
+    def logout(self, identity: Identity, *, now: float) -> Flow:
+        """End the caller's session and revoke the token it used; returns cookie deletions."""
+        if identity.session_id is not None:
+            yield StoreCall("revoke_session", (identity.session_id,),
+                            {"now": now, "expires_at": now + self.keep})  # fmt: skip
+        if identity.token_id is not None:
+            exp = identity.expires_at
+            until = now + self.keep if exp is None else exp + self.settings.leeway
+            yield StoreCall("revoke_token", (identity.issuer or "", identity.token_id),
+                            {"expires_at": until, "now": now})  # fmt: skip
+        self.emit(AuthEvent("logout", identity.subject, identity.session_id))
+        return self.cookies.clear()
+
+    def logout_everywhere(self, subject: str, *, now: float, issuer: str | None = None) -> Flow:
+        """Revoke every token and session of ``subject``; returns how many sessions ended."""
+        iss = self.settings.issuer if issuer is None else issuer
+        # Tokens carry whole-second iat: a watermark at the start of this second keeps a login
+        # made right after valid; tokens of the ended sessions issued earlier in this second
+        # are still refused through their session id.
+        before = float(int(now))
+        yield StoreCall("revoke_subject", (iss or "", subject),
+                        {"before": before, "expires_at": now + self.keep, "now": now})  # fmt: skip
+        ended = yield StoreCall("revoke_other_sessions", (subject, None), {"now": now})
+        self.emit(AuthEvent("logout_everywhere", subject, None, {"sessions": ended}))
+        return ended
