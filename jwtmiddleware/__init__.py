@@ -12,11 +12,13 @@ from .errors import (
     AuthenticationError,
     ClaimCheckFailed,
     ConfigurationError,
+    CookieTooLarge,
     CSRFError,
     InsufficientScope,
     InvalidRequest,
     InvalidSignature,
     JWTMiddlewareError,
+    SessionLimitReached,
     StoreUnavailable,
     TokenExpired,
     TokenInvalid,
@@ -28,6 +30,9 @@ from .errors import (
 )
 from .flow import Authenticator
 from .identity import ANONYMOUS, AnonymousIdentity, Credentials, Identity
+from .issuer import IssuedToken, Issuer
+from .lifecycle import AuthEvent, RequestInfo, TokenPair
+from .manager import SessionManager
 from .responses import ErrorResponse
 from .settings import Settings
 from .verifier import VerifiedToken, Verifier
@@ -38,20 +43,27 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "ANONYMOUS",
     "AnonymousIdentity",
+    "AuthEvent",
     "AuthenticationError",
     "Authenticator",
     "CSRFError",
     "ClaimCheckFailed",
     "ConfigurationError",
+    "CookieTooLarge",
     "Credentials",
     "ErrorResponse",
     "Identity",
     "InsufficientScope",
     "InvalidRequest",
     "InvalidSignature",
+    "IssuedToken",
+    "Issuer",
     "JWTMiddleware",
     "JWTMiddlewareError",
     "JWTWSGIMiddleware",
+    "RequestInfo",
+    "SessionLimitReached",
+    "SessionManager",
     "Settings",
     "StoreUnavailable",
     "TokenExpired",
@@ -59,6 +71,7 @@ __all__ = [
     "TokenMalformed",
     "TokenMissing",
     "TokenNotYetValid",
+    "TokenPair",
     "TokenRevoked",
     "TokenTooLarge",
     "VerifiedToken",
