@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .manager import SessionManager
 
+from ._cli_keys import BadInput, add_key_commands
 from .errors import ConfigurationError, JWTMiddlewareError
 
 __all__ = ["main"]
@@ -59,7 +60,7 @@ def _manager(args: argparse.Namespace) -> SessionManager:
     if not any(os.environ.get(ENV_PREFIX + name) for name in ("SECRET", "KEYS")):
         # Store commands never sign or verify; a throwaway key satisfies validation.
         overrides.update(secret=secrets.token_urlsafe(64), algorithms=("HS256",), keys=())
-    return SessionManager(Settings.from_env(**overrides))
+    return SessionManager(Settings.from_env(**overrides))  # the store is opened here
 
 
 def _cmd_revoke(args: argparse.Namespace) -> int:
@@ -113,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(
         prog="python -m jwtmiddleware",
-        description="JWT authentication middleware: demo and management commands.",
+        description="JWT authentication middleware: demo, management and key commands.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     demo = sub.add_parser("demo", help="run the demo API on http://127.0.0.1:8000")
@@ -140,6 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     purge = sub.add_parser("purge", help="delete expired entries from the store")
     _store_option(purge)
     purge.set_defaults(func=_cmd_purge)
+
+    add_key_commands(sub)
     return parser
 
 
@@ -152,6 +155,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         code: int = args.func(args)
+    except BadInput as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except ConfigurationError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2

@@ -26,12 +26,21 @@ from jwt.algorithms import (
 )
 from jwt.exceptions import InvalidKeyError
 
+from ._jwk import check_key_ops, public_members, roca_vulnerable, thumbprint
 from .errors import ConfigurationError
 
 if TYPE_CHECKING:
     from .settings import Settings
 
-__all__ = ["KEY_STATUSES", "SUPPORTED_ALGORITHMS", "KeySet", "VerificationKey", "build_keyset"]
+__all__ = [
+    "KEY_STATUSES",
+    "SUPPORTED_ALGORITHMS",
+    "KeySet",
+    "VerificationKey",
+    "build_keyset",
+    "family",
+    "load_keyset",
+]
 
 _IMPLS: dict[str, Algorithm] = {
     name: impl for name, impl in get_default_algorithms().items() if name not in {"none", "ES521"}
@@ -86,6 +95,17 @@ class VerificationKey:
             raise ConfigurationError("KEYS", f"key {self.kid!r} has no private part to sign with")
         return bytes(self.impl.sign(signing_input, self.sign_key))
 
+    def public_jwk(self) -> dict[str, Any] | None:
+        """The public half as a JWK (``kid``, ``alg``, ``use: sig``); ``None`` for HMAC keys.
+
+        Keys configured without a ``kid`` get their RFC 7638 thumbprint as ``kid``.
+        """
+        if family(self.algorithm) == "oct":
+            return None
+        jwk = public_members(self.impl.to_jwk(self.verify_key, as_dict=True))
+        kid = self.kid if self.kid is not None else thumbprint(jwk)
+        return {"kty": jwk["kty"], "kid": kid, "alg": self.algorithm, "use": "sig", **jwk}
+
 
 class KeySet:
     """The keys a verifier trusts, indexed for the request path."""
@@ -108,6 +128,10 @@ class KeySet:
             return ()
         return (key,)
 
+    def key(self, kid: str) -> VerificationKey | None:
+        """The key with this ``kid`` (whatever its status), or ``None`` if there is none."""
+        return self._by_kid.get(kid)
+
     def signing_key(self) -> VerificationKey | None:
         """The first active key that can sign, or ``None``."""
         for key in self.keys:
@@ -115,10 +139,41 @@ class KeySet:
                 return key
         return None
 
+    def public_jwks(self) -> dict[str, Any]:
+        """The public half of every non-retired asymmetric key, as a JWKS document.
+
+        Publish it (see :mod:`jwtmiddleware.jwks`) so other services verify without sharing a
+        secret. Private parameters and HMAC secrets are never included.
+        """
+        keys = []
+        for key in self.keys:
+            jwk = key.public_jwk() if key.status != "retired" else None
+            if jwk is not None:
+                keys.append(jwk)
+        return {"keys": keys}
+
 
 def build_keyset(settings: Settings) -> KeySet:
     """Validate ``SECRET``/``KEYS`` against ``ALGORITHMS`` and prepare every key."""
-    algs = settings.algorithms
+    return load_keyset(settings.keys, settings.algorithms, secret=settings.secret)
+
+
+def load_keyset(
+    entries: Iterable[Any], algorithms: Sequence[str], *, secret: str | bytes | None = None
+) -> KeySet:
+    """Validate key material against an algorithm allow-list and prepare a :class:`KeySet`.
+
+    The one loader for configured keys and fetched JWKS documents alike: every key is bound to
+    one algorithm of ``algorithms``; RSA keys need 2048 bits (and no ROCA fingerprint), EC keys
+    lie on the curve of their algorithm, HMAC secrets are at least as long as the hash, ``use``
+    and ``key_ops`` allow verification, ``kid`` values are unique and symmetric and asymmetric
+    keys never mix. Raises :class:`ConfigurationError` naming ``KEYS``/``SECRET``/``ALGORITHMS``.
+
+    :param entries: PEM texts, JWK dicts, JWKS documents, file paths or ``{"key": ...}`` specs.
+    :param algorithms: the allow-list (``ALGORITHMS``).
+    :param secret: an HMAC secret (``SECRET``), bound to the single HMAC algorithm.
+    """
+    algs = tuple(algorithms)
     for alg in algs:
         if alg not in _IMPLS:
             supported = ", ".join(SUPPORTED_ALGORITHMS)
@@ -131,7 +186,7 @@ def build_keyset(settings: Settings) -> KeySet:
             "HMAC secret. Use one kind per deployment.",
         )
     keys: list[VerificationKey] = []
-    if settings.secret is not None:
+    if secret is not None:
         hmac_algs = [a for a in algs if family(a) == "oct"]
         if len(hmac_algs) != 1:
             raise ConfigurationError(
@@ -139,12 +194,12 @@ def build_keyset(settings: Settings) -> KeySet:
                 "needs exactly one HMAC algorithm (HS256/HS384/HS512) in ALGORITHMS; "
                 "to accept several, give KEYS with one 'alg' each",
             )
-        keys.append(_hmac_key("SECRET", settings.secret, hmac_algs[0], None, "active"))
-    for entry in settings.keys:
+        keys.append(_hmac_key("SECRET", secret, hmac_algs[0], None, "active", algs))
+    for entry in entries:
         keys.extend(_load_entry(entry, algs))
     if not keys:
         raise ConfigurationError("SECRET", "no key material: set SECRET (HMAC) or KEYS")
-    if len({family(k.algorithm) for k in keys}) > 1:
+    if len({family(k.algorithm) == "oct" for k in keys}) > 1:
         raise ConfigurationError("KEYS", "mixes symmetric and asymmetric keys in one set")
     seen: set[str] = set()
     for key in keys:
@@ -177,6 +232,8 @@ def _load_entry(entry: Any, algs: Sequence[str], *, depth: int = 0) -> Iterable[
         return [k for item in entry for k in _load_entry(item, algs, depth=depth + 1)]
     if isinstance(entry, dict):
         if "keys" in entry:
+            if not isinstance(entry["keys"], list):
+                raise ConfigurationError("KEYS", "a JWKS needs a 'keys' list")
             return [k for jwk in entry["keys"] for k in _load_entry(jwk, algs, depth=depth)]
         if "kty" in entry:
             return [_from_jwk(entry, algs)]
@@ -189,7 +246,7 @@ def _from_spec(spec: dict[str, Any], algs: Sequence[str], depth: int) -> Verific
     kid, alg, status = spec.get("kid"), spec.get("alg"), spec.get("status", "active")
     material = spec["key"]
     if alg is not None and alg in _IMPLS and family(alg) == "oct":
-        return _hmac_key("KEYS", material, alg, kid, status)
+        return _hmac_key("KEYS", material, alg, kid, status, algs)
     if isinstance(material, str) and not material.strip().startswith("-----BEGIN"):
         path = Path(material.strip())
         if not path.is_file():
@@ -201,21 +258,26 @@ def _from_spec(spec: dict[str, Any], algs: Sequence[str], depth: int) -> Verific
 
 def _from_jwk(jwk: dict[str, Any], algs: Sequence[str]) -> VerificationKey:
     kid, alg, status = jwk.get("kid"), jwk.get("alg"), jwk.get("status", "active")
-    if jwk.get("use", "sig") != "sig":
-        raise ConfigurationError("KEYS", f"key {kid!r} has use={jwk.get('use')!r}; need 'sig'")
+    problem = check_key_ops(jwk)
+    if problem is not None:
+        raise ConfigurationError("KEYS", f"key {kid!r} {problem}")
+    if alg is not None and not isinstance(alg, str):
+        raise ConfigurationError("KEYS", f"key {kid!r} has an 'alg' that is not a string")
     kty = jwk.get("kty")
+    loader = _JWK_LOADERS.get(str(kty))
+    if kty != "oct" and loader is None:
+        raise ConfigurationError("KEYS", f"key {kid!r} has unsupported kty {kty!r}")
     try:
-        if kty == "oct":
-            raw = base64.urlsafe_b64decode(str(jwk["k"]) + "==")
-            if alg is None:
-                alg = _infer_alg("oct", None, kid, algs)
-            return _hmac_key("KEYS", raw, alg, kid, status)
-        loader = _JWK_LOADERS.get(str(kty))
         if loader is None:
-            raise ConfigurationError("KEYS", f"key {kid!r} has unsupported kty {kty!r}")
-        obj = loader(jwk)
+            raw = base64.urlsafe_b64decode(str(jwk["k"]) + "==")
+        else:
+            obj = loader(jwk)
     except (InvalidKeyError, KeyError, ValueError, TypeError) as exc:
         raise ConfigurationError("KEYS", f"key {kid!r} is not a valid JWK: {exc}") from exc
+    if loader is None:
+        if alg is None:
+            alg = _infer_alg("oct", None, kid, algs)
+        return _hmac_key("KEYS", raw, alg, kid, status, algs)
     return _from_key_object(obj, kid, alg, status, algs)
 
 
@@ -271,10 +333,16 @@ def _from_key_object(
         raise ConfigurationError("KEYS", f"key {kid!r} uses {alg!r}, which is not in ALGORITHMS")
     if family(alg) != kty:
         raise ConfigurationError("KEYS", f"key {kid!r} is a {kty} key and cannot be used for {alg}")
-    if kty == "RSA" and obj.key_size < _MIN_RSA_BITS:
-        raise ConfigurationError(
-            "KEYS", f"key {kid!r} has {obj.key_size} bits; RSA keys need >= {_MIN_RSA_BITS}"
-        )
+    if kty == "RSA":
+        if obj.key_size < _MIN_RSA_BITS:
+            raise ConfigurationError(
+                "KEYS", f"key {kid!r} has {obj.key_size} bits; RSA keys need >= {_MIN_RSA_BITS}"
+            )
+        public_numbers = (obj.public_key() if hasattr(obj, "public_key") else obj).public_numbers()
+        if roca_vulnerable(public_numbers.n):
+            raise ConfigurationError(
+                "KEYS", f"key {kid!r} is a weak RSA key (ROCA, CVE-2017-15361); replace it"
+            )
     impl = _IMPLS[alg]
     private = obj if hasattr(obj, "public_key") else None
     public = obj.public_key() if private is not None else obj
@@ -286,10 +354,16 @@ def _from_key_object(
     return VerificationKey(kid, alg, verify_key, sign_key, impl, status)
 
 
-def _hmac_key(setting: str, secret: Any, alg: str, kid: Any, status: str) -> VerificationKey:
+def _hmac_key(
+    setting: str, secret: Any, alg: str, kid: Any, status: str, algs: Sequence[str]
+) -> VerificationKey:
     if not isinstance(secret, str | bytes):
         raise ConfigurationError(setting, "an HMAC secret must be a string or bytes")
+    if kid is not None and (not isinstance(kid, str) or not kid):
+        raise ConfigurationError(setting, "a 'kid' must be a non-empty string")
     _check_status(kid, status)
+    if alg not in algs:
+        raise ConfigurationError(setting, f"key {kid!r} uses {alg!r}, which is not in ALGORITHMS")
     raw = secret.encode("utf-8") if isinstance(secret, str) else secret
     impl = _IMPLS[alg]
     need = int(alg[2:]) // 8
