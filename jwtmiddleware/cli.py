@@ -16,38 +16,12 @@ if TYPE_CHECKING:
     from .manager import SessionManager
 
 from ._cli_keys import BadInput, add_key_commands
+from ._cli_settings import add_settings_commands
+from .demo.command import add_arguments as add_demo_arguments
+from .demo.command import run as run_demo
 from .errors import ConfigurationError, JWTMiddlewareError
 
 __all__ = ["main"]
-
-
-def _cmd_demo(args: argparse.Namespace) -> int:
-    try:
-        import uvicorn
-
-        from .demo import build_app, demo_settings
-    except ImportError as exc:
-        print(
-            f"the demo needs the demo extra: pip install 'jwtmiddleware[demo]' ({exc})",
-            file=sys.stderr,
-        )
-        return 2
-    from .issuer import Issuer
-
-    config = demo_settings()
-    app = build_app(config)
-    base = f"http://{args.host}:{args.port}"
-    sample = Issuer(config.settings).access_token("demo-user", now=time.time(), ttl=900)
-    print(f"jwtmiddleware demo on {base}")
-    if config.generated_key:
-        print("  using a development HS256 key generated at start-up (set JWTMIDDLEWARE_SECRET")
-        print("  or JWTMIDDLEWARE_KEYS to use your own)")
-    print(f'  mint a token:  curl -s -X POST {base}/auth/token -d \'{{"subject": "alice"}}\'')
-    print("  try it (a token for demo-user, valid 15 minutes):")
-    print(f"    curl -s {base}/api/me -H 'Authorization: Bearer {sample.token}'")
-    sys.stdout.flush()
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
-    return 0
 
 
 def _manager(args: argparse.Namespace) -> SessionManager:
@@ -117,11 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="JWT authentication middleware: demo, management and key commands.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    demo = sub.add_parser("demo", help="run the demo API on http://127.0.0.1:8000")
-    demo.add_argument("--host", default="127.0.0.1")
-    demo.add_argument("--port", type=int, default=8000)
-    demo.add_argument("--log-level", default="info")
-    demo.set_defaults(func=_cmd_demo)
+    demo = sub.add_parser("demo", help="run the demo (pages and API) on http://127.0.0.1:8000")
+    add_demo_arguments(demo)
+    demo.set_defaults(func=run_demo)
 
     revoke = sub.add_parser("revoke", help="revoke a token, a session, or a whole subject")
     target = revoke.add_mutually_exclusive_group(required=True)
@@ -143,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     purge.set_defaults(func=_cmd_purge)
 
     add_key_commands(sub)
+    add_settings_commands(sub)
     return parser
 
 

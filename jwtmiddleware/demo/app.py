@@ -1,117 +1,102 @@
-"""The demo application: a protected ``/api/me``, an exempt ``/health`` and a token endpoint."""
+"""Assemble the demo: pages, API, token lab and static files behind :class:`JWTMiddleware`.
+
+Starlette is imported when :func:`build_app` runs, never when this module is imported, so
+``jwtmiddleware.demo`` stays importable without the ``demo`` extra.
+"""
 
 from __future__ import annotations
 
-import os
-import secrets
 import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from importlib import resources
+from typing import TYPE_CHECKING
 
 from ..asgi import JWTMiddleware
-from ..issuer import Issuer
-from ..settings import ENV_PREFIX, Settings
+from .config import DemoConfig, demo_settings
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
     from starlette.requests import Request
-    from starlette.responses import JSONResponse
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    from ..stores.base import Store
 
 __all__ = ["DemoConfig", "build_app", "demo_settings"]
 
-#: Paths the demo serves without a token.
-PUBLIC_PATHS = ("/", "/health", "/auth/token")
-_MAX_SUBJECT = 64
+_STATIC = {"demo.js": "text/javascript; charset=utf-8", "demo.css": "text/css; charset=utf-8"}
 
 
-@dataclass(frozen=True)
-class DemoConfig:
-    """What the demo runs with."""
-
-    settings: Settings
-    #: ``True`` when the key was generated at start-up (nothing in the environment).
-    generated_key: bool
-
-
-def demo_settings(environ: dict[str, str] | None = None) -> DemoConfig:
-    """Settings from ``JWTMIDDLEWARE_*`` when any are set, else a fresh development key."""
-    environ = dict(os.environ if environ is None else environ)
-    configured = any(name.startswith(ENV_PREFIX) for name in environ)
-    base = Settings.from_env(environ) if configured else None
-    if base is None:
-        base = Settings(secret=secrets.token_urlsafe(48), issuer="jwtmiddleware-demo")
-    exempt = tuple(dict.fromkeys((*base.exempt_paths, *PUBLIC_PATHS)))
-    return DemoConfig(base.replace(exempt_paths=exempt), generated_key=not configured)
-
-
-def build_app(config: DemoConfig) -> Starlette:
-    """The demo Starlette app wrapped in :class:`JWTMiddleware`."""
-    from starlette.applications import Starlette
-    from starlette.middleware import Middleware
-    from starlette.responses import JSONResponse
+def _static_routes() -> list[Route]:
+    from starlette.responses import Response
     from starlette.routing import Route
 
-    issuer = Issuer(config.settings)
+    from .web import DemoError
 
-    async def index(request: Request) -> JSONResponse:
-        return JSONResponse(
-            {
-                "name": "jwtmiddleware demo",
-                "endpoints": {
-                    "POST /auth/token": 'mint a token: {"subject": "alice", "scope": "read"}',
-                    "GET /api/me": "the verified identity (needs Authorization: Bearer ...)",
-                    "GET /health": "liveness, no token needed",
-                },
-            }
-        )
+    files = resources.files(__package__).joinpath("static")
+    loaded = {name: files.joinpath(name).read_bytes() for name in _STATIC}
 
-    async def health(request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok"})
+    async def static(request: Request) -> Response:
+        name = request.path_params["name"]
+        if name not in loaded:
+            raise DemoError(404, "not_found", "No such file")
+        headers = {"cache-control": "no-cache", "x-content-type-options": "nosniff"}
+        return Response(loaded[name], 200, headers, _STATIC[name])
 
-    async def token(request: Request) -> JSONResponse:
-        try:
-            body: Any = await request.json()
-        except ValueError:
-            body = None
-        subject = body.get("subject") if isinstance(body, dict) else None
-        scope = body.get("scope", "") if isinstance(body, dict) else ""
-        if not isinstance(subject, str) or not 0 < len(subject) <= _MAX_SUBJECT:
-            return JSONResponse(
-                {"error": "invalid_request", "error_description": "give a 'subject' string"},
-                status_code=400,
-            )
-        if not isinstance(scope, str):
-            return JSONResponse(
-                {"error": "invalid_request", "error_description": "'scope' must be a string"},
-                status_code=400,
-            )
-        claims = {"scope": scope} if scope else {}
-        issued = issuer.access_token(subject, now=time.time(), claims=claims)
-        return JSONResponse(
-            {
-                "access_token": issued.token,
-                "token_type": "Bearer",
-                "expires_in": int(issued.expires_at - time.time()),
-            },
-            headers={"Cache-Control": "no-store"},
-        )
+    return [Route("/static/{name}", static)]
 
-    async def me(request: Request) -> JSONResponse:
-        identity = request.scope["jwtmiddleware.identity"]
-        return JSONResponse(
-            {
-                "subject": identity.subject,
-                "scopes": sorted(identity.scopes),
-                "claims": dict(identity.claims),
-            }
-        )
 
-    routes = [
-        Route("/", index),
-        Route("/health", health),
-        Route("/auth/token", token, methods=["POST"]),
-        Route("/api/me", me),
-    ]
-    return Starlette(
-        routes=routes, middleware=[Middleware(JWTMiddleware, settings=config.settings)]
+def _jwks_routes(config: DemoConfig) -> list[Route]:
+    from starlette.routing import Route
+
+    from .web import json_response
+
+    jwks = config.settings.keyset.public_jwks()
+    if not jwks["keys"]:
+        return []  # HMAC keys are secret: nothing to publish
+
+    async def well_known(request: Request) -> Response:
+        return json_response(jwks, headers={"cache-control": "public, max-age=300"})
+
+    return [Route("/.well-known/jwks.json", well_known)]
+
+
+def build_app(
+    config: DemoConfig | None = None,
+    *,
+    store: Store | None = None,
+    clock: Callable[[], float] = time.time,
+) -> Starlette:
+    """The demo as a Starlette app wrapped in :class:`~jwtmiddleware.JWTMiddleware`.
+
+    :param config: from :func:`~jwtmiddleware.demo.demo_settings` (default: its defaults).
+    :param store: a store object overriding ``STORE`` (shared by the middleware and the API).
+    :param clock: the clock of the middleware and the endpoints (tests pass a frozen one).
+    """
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+
+    from . import api, lab, pages
+    from .state import DemoState
+    from .web import error_handlers
+
+    state = DemoState(config or demo_settings(), store, clock)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await state.manager.aclose()
+
+    middleware = Middleware(JWTMiddleware, settings=state.settings, store=state.store,
+                            clock=clock)  # fmt: skip
+    routes = [*pages.routes(), *api.routes(), *lab.routes(), *_static_routes(),
+              *_jwks_routes(state.config)]  # fmt: skip
+    app = Starlette(
+        routes=routes,
+        middleware=[middleware],
+        exception_handlers=error_handlers(),
+        lifespan=lifespan,
     )
+    app.state.demo = state
+    return app

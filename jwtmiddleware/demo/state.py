@@ -1,0 +1,76 @@
+"""The objects the demo's endpoints share, built once when the app is."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ..cookies import CookiePolicy
+from ..csrf import CSRFGuard
+from ..errors import ConfigurationError
+from ..issuer import REFRESH_TOKEN_TYPE, Issuer
+from ..manager import SessionManager
+from ..settings import Settings
+from ..stores.base import Store
+from ..verifier import Verifier
+from .config import DemoConfig
+
+__all__ = ["DemoState"]
+
+_MIN_POLL, _MAX_POLL = 1.0, 5.0
+
+
+@dataclass
+class DemoState:
+    """Settings, sessions, and the checks the demo's own endpoints make."""
+
+    config: DemoConfig
+    #: The one store the middleware and the endpoints share.
+    store: Store | None = None
+    #: Returns the current UNIX time (tests pass a frozen clock).
+    clock: Callable[[], float] = time.time
+    manager: SessionManager = field(init=False)
+    cookies: CookiePolicy = field(init=False)
+    csrf: CSRFGuard = field(init=False)
+    #: Verifies refresh tokens before the refresh endpoint consumes one, to check its CSRF
+    #: claim first (the lifecycle flow verifies again).
+    refresh_verifier: Verifier = field(init=False)
+    #: What the middleware verifies access tokens with (for the token lab).
+    verifier: Verifier = field(init=False)
+    lab_issuers: tuple[Issuer, Issuer, Issuer] = field(init=False)
+    #: Seconds between the Me page's polls: often enough to see a sliding refresh happen.
+    poll_interval: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        settings = self.config.settings
+        self.manager = SessionManager(settings, self.store, clock=self.clock)
+        self.store = self.manager.store
+        self.cookies = CookiePolicy(settings)
+        self.csrf = CSRFGuard(settings)
+        self.verifier = Verifier(settings)
+        self.refresh_verifier = Verifier(
+            settings.replace(
+                token_type=REFRESH_TOKEN_TYPE,
+                max_token_lifetime=max(settings.refresh_token_ttl, settings.access_token_ttl),
+                required_claims=("exp", "sub", "jti", "sid"),
+            )
+        )
+        if settings.keyset.signing_key() is None:
+            raise ConfigurationError("KEYS", "the demo mints tokens: give it a private key")
+        #: Issuers for the token lab's samples: ours, a stranger's key, another issuer.
+        self.lab_issuers = (
+            Issuer(settings),
+            Issuer(settings.replace(secret=secrets.token_urlsafe(48), keys=(),
+                                    algorithms=("HS256",))),
+            Issuer(settings.replace(issuer="https://someone-else.example")),
+        )  # fmt: skip
+        ttl, threshold = settings.access_token_ttl, settings.refresh_threshold
+        window = (ttl - threshold) / 2 if threshold else ttl / 4
+        self.poll_interval = min(_MAX_POLL, max(_MIN_POLL, window))
+
+    @property
+    def settings(self) -> Settings:
+        """The middleware's settings."""
+        return self.config.settings

@@ -1,0 +1,322 @@
+"""The demo in a real browser: headless Chromium (Debian's package) driven by Playwright.
+
+The demo runs as a real server (``python -m jwtmiddleware.demo``) on a free loopback port with
+short token lifetimes, so a sliding refresh happens within seconds. The tests log in, watch the
+access cookie being renewed, log in from a second browser context, end the first context's
+session from the second, and see the first bounced to the login page. They also check that
+scripts cannot read the token cookies, and that a form an attacker page auto-submits is
+refused. Screenshots of every page go to each test's ``tmp_path``.
+
+Locally the module skips, saying why, when ``/usr/bin/chromium`` or the ``playwright``
+package is missing; with ``CI`` set it fails instead.
+"""
+
+from __future__ import annotations
+
+import http.server
+import importlib.util
+import os
+import re
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from tests.servers import HOST, RunningServer, free_port, run_server, server_env
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext, Page
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = "/usr/bin/chromium"
+LAUNCH_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+#: Short lifetimes: an access token lives 20 s and is renewed once under 17 s are left, so
+#: the Me page (polling every 1.5 s) sees a sliding refresh about 3 to 5 s after login.
+ACCESS_TTL, REFRESH_THRESHOLD = "20", "17"
+ACCESS, CSRF = "__Host-access_token", "__Host-csrf_token"
+UA_LAPTOP = "Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome/156.0 Safari/537.36 laptop"
+UA_PHONE = "Mozilla/5.0 (Linux; Android 14) HeadlessChrome/156.0 Mobile Safari/537.36 phone"
+WAIT_MS = 15_000
+
+
+def _missing() -> str | None:
+    if not os.path.exists(CHROMIUM):
+        return f"{CHROMIUM} is not installed (apt-get install chromium)"
+    if importlib.util.find_spec("playwright") is None:
+        return "the playwright package is not installed (pip install playwright)"
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    missing = _missing()
+    if missing is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"the browser test must run in CI: {missing}", pytrace=False)
+        pytest.skip(missing)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture(scope="module")
+def demo() -> Iterator[RunningServer]:
+    port = free_port()
+    argv = [sys.executable, "-m", "jwtmiddleware.demo", "--host", HOST, "--port", str(port),
+            "--access-ttl", ACCESS_TTL, "--refresh-threshold", REFRESH_THRESHOLD,
+            "--log-level", "warning"]  # fmt: skip
+    with run_server(argv, port, env=server_env()) as server:
+        yield server
+
+
+class _AttackerPage(http.server.BaseHTTPRequestHandler):
+    """Serves one page that auto-submits a form to the demo's "log out everywhere"."""
+
+    target = ""
+
+    def do_GET(self) -> None:
+        body = (
+            "<!doctype html><title>You won a prize</title><h1>Claiming your prize...</h1>"
+            f'<form method="post" action="{self.target}">'
+            '<input type="hidden" name="confirm" value="yes"></form>'
+            "<script>document.forms[0].submit()</script>"
+        ).encode()
+        self.send_response(200)
+        self.send_header("content-type", "text/html; charset=utf-8")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def attacker(demo: RunningServer) -> Iterator[int]:
+    """The port of a second loopback server: another origin than the demo's."""
+    handler = type("Attacker", (_AttackerPage,), {"target": f"{demo.url}/auth/logout-all"})
+    server = http.server.ThreadingHTTPServer((HOST, 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+class Shots:
+    """Numbered screenshots in the test's temporary directory."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.count = 0
+
+    def __call__(self, page: Page, name: str) -> Path:
+        self.count += 1
+        path = self.directory / f"{self.count:02d}-{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Shots:
+    directory = tmp_path / "screenshots"
+    directory.mkdir()
+    return Shots(directory)
+
+
+def new_device(browser: Browser, user_agent: str) -> tuple[BrowserContext, Page, list[str]]:
+    """A fresh browser profile (its own cookie jar), a page, and the page's script errors."""
+    context = browser.new_context(user_agent=user_agent, viewport={"width": 1100, "height": 800})
+    context.set_default_timeout(WAIT_MS)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return context, page, errors
+
+
+def log_in(page: Page, url: str, user: str = "alice", password: str = "wonderland") -> None:
+    page.goto(f"{url}/login")
+    page.fill("#username", user)
+    page.fill("#password", password)
+    page.click("#login")
+    page.wait_for_url(f"{url}/me")
+
+
+def cookie(context: BrowserContext, name: str) -> dict[str, Any] | None:
+    return next((dict(c) for c in context.cookies() if c["name"] == name), None)
+
+
+def test_login_refresh_two_devices_and_log_out_the_other(
+    browser: Browser, demo: RunningServer, shots: Shots
+) -> None:
+    from playwright.sync_api import expect
+
+    laptop, page, laptop_errors = new_device(browser, UA_LAPTOP)
+    # Logged out, the Me page sends us to the login page.
+    page.goto(f"{demo.url}/me")
+    assert page.url == f"{demo.url}/login?next=/me"
+    shots(page, "login")
+    page.fill("#username", "alice")
+    page.fill("#password", "wonderland")
+    page.click("#login")
+    page.wait_for_url(f"{demo.url}/me")
+    expect(page.locator("#subject")).to_have_text("alice")
+    expect(page.locator("#source")).to_have_text("cookie")
+    shots(page, "me")
+
+    # Chromium keeps Secure, __Host- cookies from http://127.0.0.1 (a secure context).
+    first = cookie(laptop, ACCESS)
+    assert first is not None, laptop.cookies()
+    assert first["secure"]
+    assert first["httpOnly"]
+    assert first["sameSite"] == "Lax"
+
+    # The page polls GET /api/me; once under 17 s are left the middleware renews the cookie.
+    status = page.locator("#refresh-status")
+    expect(status).to_be_visible(timeout=WAIT_MS)
+    expect(status).to_contain_text("sliding refresh by the middleware")
+    assert int(page.locator("#refresh-count").get_attribute("data-refreshes") or 0) >= 1
+    renewed = cookie(laptop, ACCESS)
+    assert renewed is not None
+    assert renewed["value"] != first["value"]
+    assert page.locator("#jti").inner_text() not in first["value"]
+    shots(page, "me-refreshed")
+    # Leave the polling page, so that only the next click talks to the demo.
+    page.click("nav >> text=Sessions")
+    page.wait_for_url(f"{demo.url}/sessions")
+
+    phone, phone_page, phone_errors = new_device(browser, UA_PHONE)
+    log_in(phone_page, demo.url)
+    phone_page.click("nav >> text=Sessions")
+    phone_page.wait_for_url(f"{demo.url}/sessions")
+    rows = phone_page.locator("#sessions tbody tr")
+    expect(rows).to_have_count(2)
+    expect(phone_page.locator("tr.current")).to_contain_text("phone")
+    expect(phone_page.locator("tr.current")).to_contain_text("this device")
+    expect(phone_page.locator("#sessions tbody tr:not(.current)")).to_contain_text("laptop")
+    shots(phone_page, "sessions-two-devices")
+
+    phone_page.click("#logout-others")
+    expect(rows).to_have_count(1)
+    expect(phone_page.locator("#session-count")).to_have_text("1")
+    shots(phone_page, "sessions-after-logout-others")
+
+    # The laptop's next click is refused (its session was revoked) and lands on the login page.
+    page.click("nav >> text=Me")
+    page.wait_for_url(re.compile(r".*/login\?next=/me&why=revoked$"))
+    expect(page.locator("#why")).to_contain_text("This device was logged out")
+    expect(page.locator("#login-form")).to_be_visible()
+    assert cookie(laptop, ACCESS) is None  # the redirect cleared the dead cookies
+    shots(page, "bounced-to-login")
+
+    # The phone is still logged in.
+    phone_page.click("nav >> text=Me")
+    phone_page.wait_for_url(f"{demo.url}/me")
+    expect(phone_page.locator("#subject")).to_have_text("alice")
+    assert laptop_errors == []
+    assert phone_errors == []
+    laptop.close()
+    phone.close()
+
+
+def test_scripts_cannot_read_the_tokens(browser: Browser, demo: RunningServer) -> None:
+    context, page, _ = new_device(browser, UA_LAPTOP)
+    log_in(page, demo.url, "bob", "builder")
+    readable = page.evaluate("document.cookie")
+    assert readable.startswith(f"{CSRF}=")
+    assert "access_token" not in readable
+    assert "refresh_token" not in readable
+    assert cookie(context, ACCESS) is not None  # it is there, just not for scripts
+    context.close()
+
+
+def test_a_cross_site_form_post_is_refused(
+    browser: Browser, demo: RunningServer, attacker: int, shots: Shots
+) -> None:
+    from playwright.sync_api import expect
+
+    context, page, _ = new_device(browser, UA_LAPTOP)
+    log_in(page, demo.url)
+    sessions_url = f"{demo.url}/auth/sessions"
+    before = context.request.get(sessions_url).json()["sessions"]
+    target = f"{demo.url}/auth/logout-all"
+
+    # Same site, other origin (another port on 127.0.0.1): SameSite=Lax lets the cookies go,
+    # so only the middleware's CSRF check stands between the form and "log out everywhere".
+    evil = context.new_page()
+    with evil.expect_response(lambda r: r.url == target) as answer:
+        evil.goto(f"http://{HOST}:{attacker}/")
+    response = answer.value
+    assert response.request.method == "POST"
+    assert ACCESS in (response.request.all_headers().get("cookie") or "")
+    assert response.status == 403
+    assert response.json()["error"] == "csrf_failed"
+    expect(evil.locator("body")).to_contain_text("csrf_failed")
+    shots(evil, "same-site-attacker-refused")
+
+    # Another site (localhost is not 127.0.0.1): the browser does not even send the cookies.
+    with evil.expect_response(lambda r: r.url == target) as answer:
+        evil.goto(f"http://localhost:{attacker}/")
+    response = answer.value
+    assert "cookie" not in response.request.all_headers()
+    assert response.status == 401
+    shots(evil, "cross-site-attacker-refused")
+
+    # Nothing changed: the same sessions, still logged in.
+    after = context.request.get(sessions_url).json()["sessions"]
+    assert [s["session_id"] for s in after] == [s["session_id"] for s in before]
+    page.reload()
+    expect(page.locator("#subject")).to_have_text("alice")
+    context.close()
+
+
+def test_token_lab_and_a_one_time_link(browser: Browser, demo: RunningServer, shots: Shots) -> None:
+    from playwright.sync_api import expect
+
+    context, page, errors = new_device(browser, UA_LAPTOP)
+    log_in(page, demo.url)
+    page.click("nav >> text=Token lab")
+    page.wait_for_url(f"{demo.url}/lab")
+    page.click("button.sample >> text=expired")
+    verdict = page.locator("#verdict")
+    expect(verdict).to_contain_text("Refused: TokenExpired")
+    expect(verdict).to_contain_text("exp has passed")
+    expect(page.locator("#payload")).to_contain_text('"sub": "alice"')
+    page.click("button.sample >> text=tampered")
+    expect(verdict).to_contain_text("InvalidSignature")
+    page.click("button.sample >> text=valid")
+    expect(verdict).to_contain_text("Accepted")
+
+    page.click("#mint-link")
+    expect(page.locator("#link")).to_be_visible()
+    page.click("#use-link")
+    expect(page.locator("#link-log li")).to_have_count(1)
+    page.click("#use-link")
+    expect(page.locator("#link-log li")).to_have_count(2)
+    statuses = page.locator("#link-log li").evaluate_all(
+        "items => items.map(i => i.dataset.status)"
+    )
+    assert statuses == ["200", "401"]
+    shots(page, "token-lab")
+    assert errors == []
+    context.close()
