@@ -1,0 +1,93 @@
+"""``current_identity`` and ``jwt_required``: the identity and per-view rules inside Flask."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from flask import current_app, request
+from werkzeug.local import LocalProxy
+
+from jwtmiddleware._http import IDENTITY_KEY
+from jwtmiddleware.identity import ANONYMOUS
+
+from ._common import EXTENSION_KEY, ViewRule
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from jwtmiddleware.identity import AnonymousIdentity, Identity
+
+    from ._extension import AppState
+
+__all__ = ["current_identity", "get_identity", "jwt_required", "state_of"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def get_identity() -> Identity | AnonymousIdentity:
+    """The verified caller of the current request (``ANONYMOUS`` when there is none)."""
+    identity: Identity | AnonymousIdentity = request.environ.get(IDENTITY_KEY, ANONYMOUS)
+    return identity
+
+
+#: The verified caller of the current request: an ``Identity`` (``subject``, ``claims``,
+#: ``scopes``, ``session_id``, ...) or ``ANONYMOUS`` on optional and exempt paths.
+current_identity = cast("Identity | AnonymousIdentity", LocalProxy(get_identity))
+
+
+def state_of() -> AppState:
+    """The adapter's state for the current app; a clear error when it was never set up."""
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    extension = app.extensions.get(EXTENSION_KEY)
+    if extension is None:
+        raise RuntimeError("jwtmiddleware is not set up for this app: call JWTAuth(app)")
+    state: AppState = extension.state_for(app)
+    return state
+
+
+def _enforce(rule: ViewRule) -> None:
+    state = state_of()
+    identity = get_identity()
+    error = rule.check(identity, state.clock())
+    if error is not None:
+        if not identity.is_authenticated:
+            state.warn_if_exempt(request.path)
+        raise state.exception_for(error)
+
+
+def jwt_required(
+    scopes: str | Iterable[str] = (), *, optional: bool = False, fresh: bool | int = False
+) -> Callable[[F], F]:
+    """Per-view rules on top of the middleware's path rules; they add, never relax.
+
+    :param scopes: scopes the token must grant (a list, or a space-separated string);
+        otherwise 403 ``insufficient_scope``.
+    :param optional: let anonymous callers through (on paths the middleware treats as
+        optional); a token that is present must still meet ``scopes`` and ``fresh``.
+    :param fresh: require ``auth_time`` at most this many seconds old (``True``: 900); otherwise
+        401 ``insufficient_user_authentication`` with ``max_age`` (RFC 9470). A refresh keeps
+        ``auth_time``: only a new login makes a token fresh again.
+    """
+    rule = ViewRule.build(scopes, optional, fresh)
+
+    def decorator(view: F) -> F:
+        if inspect.iscoroutinefunction(view):
+
+            @functools.wraps(view)
+            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+                _enforce(rule)
+                return await view(*args, **kwargs)
+
+            return cast("F", async_wrapper)
+
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            _enforce(rule)
+            return view(*args, **kwargs)
+
+        return cast("F", wrapper)
+
+    return decorator

@@ -1,0 +1,57 @@
+"""The outer WSGI layer: refusals of the core middleware are handed to Flask, not answered."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from ._common import ERROR_KEY, PENDING, Pending
+
+if TYPE_CHECKING:
+    from jwtmiddleware.wsgi import JWTWSGIMiddleware, StartResponse, WSGIApp
+
+__all__ = ["RefusalRoutingMiddleware"]
+
+
+def _discard(data: bytes) -> object:
+    return None
+
+
+class RefusalRoutingMiddleware:
+    """Run the core middleware; when it refuses, call Flask with the refusal in the environ.
+
+    The core middleware (built with :class:`~._common.RefusalRouter` as its ``ERROR_HANDLER``)
+    records a refusal in the request's :class:`~._common.Pending` slot before answering; that
+    answer is dropped here and the request goes to Flask with ``environ["jwtmiddleware.error"]``
+    set, where a ``before_request`` hook raises it as an ``HTTPException``. The decision itself
+    is made once, by the core.
+
+    :param middleware: the core middleware wrapping ``app``.
+    :param app: Flask's own ``wsgi_app``.
+    """
+
+    def __init__(self, middleware: JWTWSGIMiddleware, app: WSGIApp) -> None:
+        #: The core middleware (its settings, authenticator and store).
+        self.middleware = middleware
+        #: The Flask application's original ``wsgi_app``.
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        pending = Pending()
+
+        def start_unless_refused(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Callable[[bytes], object]:
+            if pending.error is not None:
+                return _discard  # the middleware's own refusal: Flask answers instead
+            return start_response(status, headers, exc_info)
+
+        token = PENDING.set(pending)
+        try:
+            result = self.middleware(environ, start_unless_refused)
+        finally:
+            PENDING.reset(token)
+        if pending.error is None:
+            return result
+        environ[ERROR_KEY] = pending.error
+        return self.app(environ, start_response)

@@ -1,0 +1,312 @@
+"""``JWTAuth``: the Quart extension (app-factory friendly, async helpers)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
+
+from quart import current_app, has_app_context, jsonify, request
+
+from flask_jwtmiddleware._common import (
+    CONFIG_KEY,
+    ERROR_KEY,
+    EXTENSION_KEY,
+    RefusalRouter,
+    settings_from_config,
+)
+from flask_jwtmiddleware._sessions import (
+    FORM,
+    NO_STORE,
+    REFRESH_FIELD,
+    body_refresh_token,
+    check_refresh_csrf,
+    pick_refresh_token,
+    session_items,
+    token_body,
+)
+from flask_jwtmiddleware.errors import JWTHTTPException, exception_for
+from jwtmiddleware.asgi import JWTMiddleware
+from jwtmiddleware.csrf import CSRFGuard
+from jwtmiddleware.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    StoreUnavailable,
+    TokenInvalid,
+    TokenMissing,
+)
+from jwtmiddleware.flow import EXEMPT
+from jwtmiddleware.identity import Identity
+from jwtmiddleware.lifecycle import RequestInfo
+from jwtmiddleware.manager import SessionManager
+from jwtmiddleware.sources import ASGIRequestView
+
+from ._asgi import RefusalRoutingMiddleware, mark_entered
+from ._views import current_scope, get_identity, refuse
+
+if TYPE_CHECKING:
+    from quart import Quart, Response
+
+    from jwtmiddleware.lifecycle import TokenPair
+    from jwtmiddleware.settings import Settings
+    from jwtmiddleware.stores.base import SessionInfo, Store
+
+__all__ = ["AppState", "JWTAuth"]
+
+logger = logging.getLogger("jwtmiddleware")
+
+
+class AppState:
+    """What :class:`JWTAuth` keeps per application."""
+
+    def __init__(
+        self, settings: Settings, middleware: JWTMiddleware, clock: Callable[[], float]
+    ) -> None:
+        #: The settings as configured (``app.config["JWTMIDDLEWARE"]`` or ``settings=``).
+        self.settings = settings
+        #: The core middleware wrapping Quart's ``asgi_app``.
+        self.middleware = middleware
+        #: The clock shared by the middleware, the session manager and ``fresh`` checks.
+        self.clock = clock
+        store = middleware.store
+        #: Sessions and revocation, over the middleware's own store; ``None`` without ``STORE``.
+        self.manager = SessionManager(settings, store, clock=clock) if store is not None else None
+        self.csrf = CSRFGuard(settings)
+        self._warned: set[str] = set()
+
+    def exception_for(
+        self, error: AuthenticationError | StoreUnavailable, set_cookies: tuple[str, ...] = ()
+    ) -> JWTHTTPException:
+        """The ``HTTPException`` Quart renders for ``error``."""
+        return exception_for(error, realm=self.settings.realm, set_cookies=set_cookies)
+
+    def require_manager(self) -> SessionManager:
+        """The session manager, or a clear error when no ``STORE`` is configured."""
+        if self.manager is None:
+            error = ConfigurationError("STORE", "sessions and revocation need a store")
+            error.args = (
+                f'app.config["{CONFIG_KEY}"]["STORE"]: sessions and revocation need a store, '
+                'for example "sqlite:///sessions.db"',
+            )
+            raise error
+        return self.manager
+
+    async def raise_deferred(self) -> None:
+        """``before_request``/``before_websocket`` hook: raise the recorded refusal, if any."""
+        error = current_scope().get(ERROR_KEY)
+        if error is not None:
+            refuse(self, error)
+
+    def warn_if_exempt(self, path: str) -> None:
+        """Log once per path when ``jwt_required`` refuses on an exempt path (never has a token)."""
+        if path not in self._warned and self.middleware.authenticator.paths.rule(path) == EXEMPT:
+            self._warned.add(path)
+            logger.warning("jwt_required on %s, which EXEMPT_PATHS excludes from authentication: "
+                           "it can never pass; use OPTIONAL_PATHS", path)  # fmt: skip
+
+
+class JWTAuth:
+    """JWT authentication for a Quart app: ``JWTAuth(app)`` or ``auth.init_app(app)``.
+
+    Settings come from ``app.config["JWTMIDDLEWARE"]`` (an UPPER_CASE mapping) unless given
+    here. ``init_app`` wraps ``app.asgi_app`` with :class:`~jwtmiddleware.JWTMiddleware`,
+    whose refusals of requests and websocket handshakes are raised inside Quart as
+    ``JWTHTTPException`` subclasses, so ``@app.errorhandler(401)`` sees them.
+
+    :param app: the application; or call :meth:`init_app` later (app factories).
+    :param settings: settings for every app this extension is set up on (instead of config).
+    :param store: a store object overriding ``STORE``.
+    :param clock: returns the current UNIX time (tests pass a frozen clock).
+    """
+
+    def __init__(
+        self,
+        app: Quart | None = None,
+        *,
+        settings: Settings | None = None,
+        store: Store | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._clock = clock
+        self._states: WeakKeyDictionary[Quart, AppState] = WeakKeyDictionary()
+        self._app = app
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Quart) -> None:
+        """Validate the settings and install the middleware on ``app``.
+
+        :raises ConfigurationError: naming ``app.config["JWTMIDDLEWARE"]["KEY"]``.
+        """
+        if EXTENSION_KEY in app.extensions:
+            raise RuntimeError("jwtmiddleware is already set up on this app")
+        where = f'app.config["{CONFIG_KEY}"]'
+        settings = self._settings
+        if settings is None:
+            settings = settings_from_config(app.config.get(CONFIG_KEY), where)
+        original = app.asgi_app
+        middleware = JWTMiddleware(
+            mark_entered(original),  # type: ignore[arg-type]
+            settings=settings.replace(error_handler=RefusalRouter(settings.error_handler)),
+            store=self._store, clock=self._clock,
+        )  # fmt: skip
+        state = AppState(settings, middleware, self._clock)
+        app.asgi_app = RefusalRoutingMiddleware(middleware, original)  # type: ignore[assignment,arg-type]
+        # First of all hooks: a refused request must not reach the app's own hooks' effects.
+        app.before_request_funcs.setdefault(None, []).insert(0, state.raise_deferred)
+        app.before_websocket_funcs.setdefault(None, []).insert(0, state.raise_deferred)
+        app.extensions[EXTENSION_KEY] = self
+        self._states[app] = state
+
+    def state_for(self, app: Quart | None = None) -> AppState:
+        """The per-app state (``app`` defaults to the current app, else the one given here)."""
+        if app is None:
+            if has_app_context():
+                app = current_app._get_current_object()  # type: ignore[attr-defined]
+            elif self._app is not None:
+                app = self._app
+            else:
+                raise RuntimeError("no application context: use `async with app.app_context():`")
+        assert app is not None
+        try:
+            return self._states[app]
+        except KeyError:
+            raise RuntimeError("JWTAuth.init_app(app) was not called for this app") from None
+
+    @property
+    def settings(self) -> Settings:
+        """The current app's settings."""
+        return self.state_for().settings
+
+    @property
+    def manager(self) -> SessionManager:
+        """The current app's :class:`~jwtmiddleware.manager.SessionManager` (needs ``STORE``)."""
+        return self.state_for().require_manager()
+
+    @property
+    def middleware(self) -> JWTMiddleware:
+        """The core middleware installed on the current app."""
+        return self.state_for().middleware
+
+    # -- responses ---------------------------------------------------------------------------------
+
+    async def login_response(
+        self,
+        subject: str,
+        claims: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
+        *,
+        tokens_in_body: bool = True,
+    ) -> Response:
+        """Start a device session for ``subject`` (after your password check) and answer with
+        its tokens: a JSON body (``access_token``, ``refresh_token``, ``csrf_token``, ...,
+        plus ``body``'s members), the three cookies and ``Cache-Control: no-store``.
+
+        :param claims: application claims for the tokens (``scope``, roles, tenant, ...).
+        :param tokens_in_body: ``False`` keeps the tokens in their ``HttpOnly`` cookies only.
+        """
+        state = self.state_for()
+        manager = state.require_manager()
+        info = RequestInfo(request.headers.get("User-Agent", ""), request.remote_addr or "")
+        try:
+            pair = await manager.alogin(subject, claims=claims, info=info)
+        except (AuthenticationError, StoreUnavailable) as exc:
+            raise state.exception_for(exc) from exc
+        return _pair_response(pair, state, body, tokens_in_body)
+
+    async def refresh_response(
+        self, body: Mapping[str, Any] | None = None, *, tokens_in_body: bool = True
+    ) -> Response:
+        """Rotate the refresh token of this request into a new pair (same body and cookies as
+        :meth:`login_response`). The token comes from the refresh cookie (then CSRF proof is
+        required, as for cookie access tokens) or the body's ``refresh_token`` (JSON or form).
+        A refused refresh from the cookie also deletes the cookies. Serve it on an exempt path
+        (``REFRESH_COOKIE_PATH``): the access token may have expired by then."""
+        state = self.state_for()
+        manager = state.require_manager()
+        cookies = manager.flows.cookies
+        source = ""
+        try:
+            form = (await request.form).getlist(REFRESH_FIELD) if request.mimetype == FORM else []
+            from_body = body_refresh_token(await request.get_json(silent=True), form)
+            token, source = pick_refresh_token(request.cookies.getlist(cookies.refresh_name),
+                                               from_body)  # fmt: skip
+            if source == "cookie":
+                presented = request.headers.get(state.csrf.header)
+                if presented is None and request.mimetype == FORM:
+                    presented = (await request.form).get(state.csrf.field)
+                check_refresh_csrf(state.csrf, ASGIRequestView(request.scope), token, presented)
+            pair = await manager.arefresh(token)
+        except TokenInvalid as exc:
+            clear = cookies.clear() if source == "cookie" else ()
+            raise state.exception_for(exc, set_cookies=clear) from exc
+        except (AuthenticationError, StoreUnavailable) as exc:
+            raise state.exception_for(exc) from exc
+        return _pair_response(pair, state, body, tokens_in_body)
+
+    async def logout_response(self) -> Response:
+        """End the caller's session and revoke its token: 204, cookies deleted."""
+        state = self.state_for()
+        manager = state.require_manager()
+        identity = _authenticated(state)
+        try:
+            cleared = await manager.alogout(identity)
+        except StoreUnavailable as exc:
+            raise state.exception_for(exc) from exc
+        response = current_app.response_class(b"", status=204)
+        return _no_store(response, cleared)
+
+    async def logout_everywhere_response(self) -> Response:
+        """Revoke every token and session of the caller's subject: 200
+        ``{"sessions_ended": n}``, cookies deleted."""
+        state = self.state_for()
+        manager = state.require_manager()
+        identity = _authenticated(state)
+        try:
+            ended = await manager.alogout_everywhere(identity.subject or "", issuer=identity.issuer)
+        except StoreUnavailable as exc:
+            raise state.exception_for(exc) from exc
+        return _no_store(jsonify({"sessions_ended": ended}), manager.flows.cookies.clear())
+
+    async def sessions(self) -> list[SessionInfo]:
+        """The caller's live device sessions, oldest first."""
+        state = self.state_for()
+        manager = state.require_manager()
+        identity = _authenticated(state)
+        try:
+            return await manager.asessions(identity.subject or "")
+        except StoreUnavailable as exc:
+            raise state.exception_for(exc) from exc
+
+    async def sessions_response(self) -> Response:
+        """200 ``{"sessions": [...]}``: each live session's id, times, user agent and IP, and
+        whether it is the caller's own (``current``)."""
+        listed = await self.sessions()
+        items = session_items(listed, get_identity().session_id)
+        return _no_store(jsonify({"sessions": items}), ())
+
+
+def _authenticated(state: AppState) -> Identity:
+    identity = get_identity()
+    if not isinstance(identity, Identity) or identity.subject is None:
+        refuse(state, TokenMissing("this endpoint needs a token with a subject"))
+    return identity
+
+
+def _no_store(response: Response, set_cookies: tuple[str, ...]) -> Response:
+    for value in set_cookies:
+        response.headers.add("Set-Cookie", value)
+    for name, value in NO_STORE:
+        response.headers[name] = value
+    return response
+
+
+def _pair_response(
+    pair: TokenPair, state: AppState, body: Mapping[str, Any] | None, tokens_in_body: bool
+) -> Response:
+    data = token_body(pair, state.clock(), body, tokens_in_body=tokens_in_body)
+    return _no_store(jsonify(data), pair.set_cookies)
