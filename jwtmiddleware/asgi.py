@@ -12,10 +12,10 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs
 
 from ._drive import run_async
 from ._http import IDENTITY_KEY, Responder, as_auth_error, merge_vary, resolve_store, with_vary
+from .csrf import form_value
 from .flow import Authenticator
 from .settings import Settings
 from .sources import ASGIRequestView
@@ -58,8 +58,7 @@ class _BufferedBody:
                 return None
             if not message.get("more_body", False):
                 break
-        values = parse_qs(body.decode("latin-1"), max_num_fields=1000).get(effect.field)
-        return values[0] if values and len(values) == 1 else None
+        return form_value(bytes(body), effect.field)
 
     async def receive(self) -> Message:
         if self._buffered:
@@ -86,8 +85,9 @@ class JWTMiddleware:
     ) -> None:
         self.app = app
         self.settings = settings if settings is not None else Settings.from_env()
-        self.authenticator = Authenticator(self.settings)
         self.store = resolve_store(self.settings, store)
+        # A store object given here (not through STORE) must be consulted all the same.
+        self.authenticator = Authenticator(self.settings, has_store=self.store is not None)
         self._clock = clock
         self._responder = Responder(self.settings, self.authenticator.sources)
         self._vary = self._responder.vary

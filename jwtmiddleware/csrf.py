@@ -17,7 +17,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from .errors import CSRFError
 
@@ -25,11 +25,22 @@ if TYPE_CHECKING:
     from .settings import Settings
     from .sources import RequestView
 
-__all__ = ["SAFE_METHODS", "CSRFGuard"]
+__all__ = ["SAFE_METHODS", "CSRFGuard", "form_value"]
 
 #: Methods that must not change state (RFC 9110 §9.2.1), exempt from CSRF checks.
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 _FORM = "application/x-www-form-urlencoded"
+_MAX_FIELDS = 1000
+
+
+def form_value(body: bytes, field: str) -> str | None:
+    """The value of ``field`` in an urlencoded ``body``; ``None`` when it is missing, repeated,
+    or the body is not a sane form (too many fields)."""
+    try:
+        values = parse_qs(body.decode("latin-1"), max_num_fields=_MAX_FIELDS).get(field)
+    except ValueError:  # over _MAX_FIELDS: no proof, a 403 like any other missing field
+        return None
+    return values[0] if values and len(values) == 1 else None
 
 
 class CSRFGuard:

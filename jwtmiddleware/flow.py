@@ -93,9 +93,13 @@ class PathRules:
 
 
 class Authenticator:
-    """Authenticates requests for one :class:`Settings`; build it once, use it for every request."""
+    """Authenticates requests for one :class:`Settings`; build it once, use it for every request.
 
-    def __init__(self, settings: Settings) -> None:
+    :param has_store: whether the caller answers store effects; defaults to whether ``STORE``
+        is set (the middleware passes true for a store object given to it directly).
+    """
+
+    def __init__(self, settings: Settings, *, has_store: bool | None = None) -> None:
         self.settings = settings
         self.verifier = Verifier(settings)
         self.sources = TokenSources(settings)
@@ -108,14 +112,17 @@ class Authenticator:
             checks.insert(0, require_scopes(*settings.required_scopes, claim=settings.scope_claim))
         self._checks = tuple(checks)
         self._scope_claim = settings.scope_claim
+        # The one-time verifier's settings must validate whatever the access-token settings
+        # are: no sliding refresh, and an access TTL within its MAX_TOKEN_LIFETIME.
         self._one_time = (
             Verifier(settings.replace(token_type=ONE_TIME_TOKEN_TYPE, required_claims=("exp",
-                     "jti", "purpose", "res"), max_token_lifetime=3600.0, access_token_ttl=60.0))
+                     "jti", "purpose", "res"), max_token_lifetime=3600.0, refresh_threshold=None,
+                     access_token_ttl=min(settings.access_token_ttl, 3600.0)))
             if settings.one_time_paths
             else None
         )  # fmt: skip
         #: Whether a store is consulted (revocation, sessions, one-time tokens).
-        self.uses_store = settings.store is not None
+        self.uses_store = settings.store is not None if has_store is None else has_store
         #: Whether :meth:`flow` can yield effects at all; when false, :meth:`decide` suffices.
         self.uses_effects = self.uses_store or (
             settings.csrf_protection and "cookie" in settings.sources

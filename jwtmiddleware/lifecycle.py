@@ -150,10 +150,16 @@ class SessionFlows:
         return TokenPair(access.token, refresh.token, access.expires_at, refresh.expires_at,
                          session_id, csrf, cookies)  # fmt: skip
 
-    def _pair_from_json(self, text: str) -> TokenPair:
+    @staticmethod
+    def _successor_json(pair: TokenPair, now: float) -> str:
+        return _json.dumps({"at": now, "pair": asdict(pair)}).decode("utf-8")
+
+    @staticmethod
+    def _successor_from_json(text: str) -> tuple[float, TokenPair]:
         data = _json.loads(text.encode("utf-8"))
-        data["set_cookies"] = tuple(data["set_cookies"])
-        return TokenPair(**data)
+        pair = data["pair"]
+        pair["set_cookies"] = tuple(pair["set_cookies"])
+        return float(data["at"]), TokenPair(**pair)
 
     # -- flows -------------------------------------------------------------------------------
 
@@ -168,6 +174,11 @@ class SessionFlows:
         """Create a device session (enforcing session limits) and mint its first token pair."""
         settings = self.settings
         info = info or RequestInfo()
+        sid = new_token_id()
+        # Mint first: a token that cannot be issued (CookieTooLarge, no signing key) must not
+        # leave a session behind or evict other devices.
+        pair = self.pair(subject, now=now, session_id=sid, auth_time=now, csrf=new_token_id(),
+                         claims=claims or {})  # fmt: skip
         if settings.single_session:
             ended = yield StoreCall("revoke_other_sessions", (subject, None), {"now": now})
             if ended:
@@ -181,14 +192,12 @@ class SessionFlows:
                 for old in live[:excess]:
                     yield StoreCall("revoke_session", (old.session_id,), {"now": now})
                     self.emit(AuthEvent("session_evicted", subject, old.session_id))
-        sid = new_token_id()
         session = SessionInfo(sid, subject, created_at=now, last_seen=now,
                               expires_at=now + settings.max_session_age,
                               user_agent=info.user_agent[:_MAX_UA], ip=info.ip[:64])  # fmt: skip
         yield StoreCall("create_session", (session,), {"now": now})
         self.emit(AuthEvent("login", subject, sid))
-        return self.pair(subject, now=now, session_id=sid, auth_time=now, csrf=new_token_id(),
-                         claims=claims or {})  # fmt: skip
+        return pair
 
     def refresh(self, refresh_token: str, *, now: float) -> Flow:
         """Rotate a refresh token: consume it and mint the next pair of the same session."""
@@ -214,8 +223,7 @@ class SessionFlows:
                              csrf=csrf if isinstance(csrf, str) else new_token_id(),
                              claims=claims)  # fmt: skip
             if grace > 0:
-                text = _json.dumps(asdict(pair)).decode("utf-8")
-                yield StoreCall("put_value", (successor_key, text),
+                yield StoreCall("put_value", (successor_key, self._successor_json(pair, now)),
                                 {"expires_at": now + grace, "now": now})  # fmt: skip
             yield StoreCall("touch_session", (sid,), {"now": now})
             self.emit(AuthEvent("refresh", subject, sid))
@@ -224,7 +232,12 @@ class SessionFlows:
             for _ in range(_POLLS):
                 stored = yield StoreCall("get_value", (successor_key,), {"now": now})
                 if stored is not None:
-                    return self._pair_from_json(stored)
+                    # The window is judged by our clock, not by the backend's expiry (Redis
+                    # expires keys by its own clock, which a frozen or skewed clock does not move).
+                    rotated_at, successor = self._successor_from_json(stored)
+                    if now - rotated_at < grace:
+                        return successor
+                    break
                 yield Sleep(_POLL_INTERVAL)
         yield StoreCall("revoke_session", (sid,), {"now": now, "expires_at": now + self.keep})
         self.emit(AuthEvent("refresh_token_reused", subject, sid, {"jti": jti}))

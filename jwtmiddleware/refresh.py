@@ -48,8 +48,9 @@ class SlidingRefresh:
         if not isinstance(exp, int | float) or exp - now >= self._threshold:
             return None
         start = claims.get("auth_time", claims.get("iat"))
-        cap = start + self._max_age if isinstance(start, int | float) else now + self._ttl
-        if min(now + self._ttl, cap) <= exp:
+        if not isinstance(start, int | float):
+            return None  # without auth_time or iat the absolute timeout cannot be enforced
+        if min(now + self._ttl, start + self._max_age) <= exp:
             return None  # the absolute timeout allows no longer token
         return RefreshPlan(self, identity, now)
 
@@ -79,6 +80,9 @@ class RefreshPlan:
         assert owner.issuer is not None
         identity, now = self._identity, self._now
         claims = {k: v for k, v in identity.claims.items() if k not in REGISTERED}
+        # A token without auth_time (not minted by login) gets its iat as the session start, so
+        # renewing the renewed token cannot move the absolute timeout forward.
+        claims.setdefault("auth_time", identity.claims.get("iat"))
         issued = owner.issuer.access_token(identity.subject or "", now=now, claims=claims)
         out = [(k, v) for k, v in headers if k.lower() != "cache-control"]
         out.append(("Cache-Control", "no-store"))
@@ -88,7 +92,8 @@ class RefreshPlan:
         out.append((owner.header, issued.token))
         for index, (key, value) in enumerate(out):
             if key.lower() == "access-control-expose-headers":
-                if owner.header.lower() not in value.lower():
+                listed = {name.strip().lower() for name in value.split(",")}
+                if owner.header.lower() not in listed:
                     out[index] = (key, f"{value}, {owner.header}")
                 break
         else:

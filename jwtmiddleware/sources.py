@@ -84,9 +84,13 @@ class WSGIRequestView(RequestView):
     __slots__ = ("_environ",)
 
     def __init__(self, environ: Mapping[str, Any]) -> None:
+        path = environ.get("PATH_INFO", "") or "/"
+        if not path.isascii():
+            # PEP 3333 carries the path's bytes as latin-1; ASGI gives them UTF-8 decoded.
+            path = path.encode("latin-1", "replace").decode("utf-8", "replace")
         super().__init__(
             environ.get("REQUEST_METHOD", "GET"),
-            environ.get("PATH_INFO", "") or "/",
+            path,
             environ.get("QUERY_STRING", ""),
             environ.get("REMOTE_ADDR"),
         )

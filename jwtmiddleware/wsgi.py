@@ -11,10 +11,10 @@ import io
 import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs
 
 from ._drive import run_sync
 from ._http import IDENTITY_KEY, Responder, as_auth_error, resolve_store, with_vary
+from .csrf import form_value
 from .flow import Authenticator
 from .settings import Settings
 from .sources import WSGIRequestView
@@ -39,8 +39,7 @@ def _form_reader(environ: dict[str, Any]) -> Callable[[ReadForm], str | None]:
             return None
         body = environ["wsgi.input"].read(length)
         environ["wsgi.input"] = io.BytesIO(body)  # the application reads it again
-        values = parse_qs(body.decode("latin-1"), max_num_fields=1000).get(effect.field)
-        return values[0] if values and len(values) == 1 else None
+        return form_value(body, effect.field)
 
     return read_form
 
@@ -64,8 +63,9 @@ class JWTWSGIMiddleware:
     ) -> None:
         self.app = app
         self.settings = settings if settings is not None else Settings.from_env()
-        self.authenticator = Authenticator(self.settings)
         self.store = resolve_store(self.settings, store)
+        # A store object given here (not through STORE) must be consulted all the same.
+        self.authenticator = Authenticator(self.settings, has_store=self.store is not None)
         self._clock = clock
         self._responder = Responder(self.settings, self.authenticator.sources)
         self._vary = self._responder.vary
