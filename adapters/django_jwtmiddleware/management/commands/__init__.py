@@ -1,0 +1,1 @@
+"""``jwt_revoke``, ``jwt_sessions`` and ``jwt_purge``."""

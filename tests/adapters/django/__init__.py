@@ -1,0 +1,1 @@
+"""Tests of django_jwtmiddleware, with Django's own test clients (no pytest-django)."""
