@@ -32,9 +32,9 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
-from starlette_jwtmiddleware import IdentityDep, JWTAuth, requires
 
 from jwtmiddleware import Identity, Settings
+from starlette_jwtmiddleware import IdentityDep, JWTAuth, requires
 
 __all__ = ["USERS", "create_app", "example_settings"]
 

@@ -33,9 +33,9 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette_jwtmiddleware import JWTAuth, current_identity, requires
 
 from jwtmiddleware import Settings
+from starlette_jwtmiddleware import JWTAuth, current_identity, requires
 
 __all__ = ["USERS", "create_app", "example_settings"]
 

@@ -19,6 +19,9 @@ import pytest
 from fastapi import Depends, FastAPI, Request, Response, Security, WebSocket
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
+
+from jwtmiddleware import ConfigurationError, Identity, Settings
+from jwtmiddleware.testing import mint_token
 from starlette_jwtmiddleware import (
     BEARER_SCHEME_NAME,
     IdentityDep,
@@ -27,9 +30,6 @@ from starlette_jwtmiddleware import (
     bearer_scheme,
     requires,
 )
-
-from jwtmiddleware import ConfigurationError, Identity, Settings
-from jwtmiddleware.testing import mint_token
 
 BARE = 'Bearer realm="api"'
 EXEMPT = ("/health", "/auth/login", "/auth/refresh", "/docs*", "/openapi.json", "/public*")

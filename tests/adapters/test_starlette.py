@@ -28,13 +28,6 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.testclient import TestClient, WebSocketDenialResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
-from starlette_jwtmiddleware import (
-    ANONYMOUS,
-    JWTAuth,
-    JWTAuthMiddleware,
-    current_identity,
-    requires,
-)
 
 from jwtmiddleware import (
     ClaimCheckFailed,
@@ -44,6 +37,13 @@ from jwtmiddleware import (
     Settings,
 )
 from jwtmiddleware.testing import mint_token
+from starlette_jwtmiddleware import (
+    ANONYMOUS,
+    JWTAuth,
+    JWTAuthMiddleware,
+    current_identity,
+    requires,
+)
 
 ISSUER = "https://issuer.test"
 BARE = 'Bearer realm="api"'
