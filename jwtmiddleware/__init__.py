@@ -29,7 +29,7 @@ from .errors import (
     TokenTooLarge,
 )
 from .flow import Authenticator
-from .identity import ANONYMOUS, AnonymousIdentity, Credentials, Identity
+from .identity import ANONYMOUS, AnonymousIdentity, Claims, Credentials, Identity
 from .issuer import IssuedToken, Issuer
 from .lifecycle import AuthEvent, RequestInfo, TokenPair
 from .manager import SessionManager
@@ -48,6 +48,7 @@ __all__ = [
     "Authenticator",
     "CSRFError",
     "ClaimCheckFailed",
+    "Claims",
     "ConfigurationError",
     "CookieTooLarge",
     "Credentials",

@@ -37,10 +37,15 @@ def run_sync(
     flow: Flow[T],
     store: Store | None,
     read_form: Callable[[ReadForm], str | None] | None = None,
+    *,
+    first: Effect | None = None,
 ) -> T:
-    """Drive ``flow`` to completion with the store's sync methods."""
+    """Drive ``flow`` to completion with the store's sync methods.
+
+    :param first: the effect the flow already yielded, when the caller started it.
+    """
     try:
-        effect = next(flow)
+        effect = next(flow) if first is None else first
         while True:
             if isinstance(effect, StoreCall):
                 try:
@@ -65,10 +70,15 @@ async def run_async(
     flow: Flow[T],
     store: Store | None,
     read_form: Callable[[ReadForm], Awaitable[str | None]] | None = None,
+    *,
+    first: Effect | None = None,
 ) -> T:
-    """Drive ``flow`` to completion with the store's async twins."""
+    """Drive ``flow`` to completion with the store's async twins.
+
+    :param first: the effect the flow already yielded, when the caller started it.
+    """
     try:
-        effect = next(flow)
+        effect = next(flow) if first is None else first
         while True:
             if isinstance(effect, StoreCall):
                 try:

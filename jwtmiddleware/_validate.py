@@ -86,6 +86,7 @@ CONVERTERS: dict[str, Callable[[str, Any], Any]] = {
     "required_claims": c.to_str_tuple,
     "token_type": _token_type,
     "max_token_bytes": c.to_int,
+    "verified_cache_size": c.to_int,
     "max_token_lifetime": c.to_optional_float,
     "sources": lambda s, v: tuple(x.lower() for x in c.to_str_tuple(s, v)),
     "header_name": c.to_str,
@@ -153,6 +154,8 @@ def _validate_verification(s: Settings) -> None:
         _fail("LEEWAY", f"must be between 0 and {_MAX_LEEWAY:g} seconds")
     if not 512 <= s.max_token_bytes <= 1 << 20:
         _fail("MAX_TOKEN_BYTES", "must be between 512 and 1048576")
+    if not 0 <= s.verified_cache_size <= 10_000_000:
+        _fail("VERIFIED_CACHE_SIZE", "must be between 0 (off) and 10000000")
     if s.max_token_lifetime is not None and s.max_token_lifetime <= 0:
         _fail("MAX_TOKEN_LIFETIME", "must be positive (or None)")
     if not 0 < s.access_token_ttl <= (s.max_token_lifetime or float("inf")):

@@ -101,11 +101,16 @@ class JWTMiddleware:
         view = ASGIRequestView(scope)
         authenticator = self.authenticator
         try:
-            if authenticator.uses_effects:
-                body = _BufferedBody(receive)
-                receive = body.receive
+            if authenticator.needs_flow(view):
                 flow = authenticator.flow(view, self._clock())
-                result = await run_async(flow, self.store, body.read_form)
+                try:
+                    first = flow.send(None)
+                except StopIteration as done:  # decided without the outside world
+                    result = done.value
+                else:
+                    body = _BufferedBody(receive)
+                    receive = body.receive
+                    result = await run_async(flow, self.store, body.read_form, first=first)
             else:
                 result = authenticator.decide(view, self._clock())
         except Exception as exc:  # noqa: BLE001 - every refusal is rendered, never a 500

@@ -15,8 +15,9 @@ from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
+from ._lru import TokenCache, validity_window
 from .claims import ClaimCheck, parse_scopes, require_scopes, run_checks
-from .csrf import CSRFGuard
+from .csrf import SAFE_METHODS, CSRFGuard
 from .effects import Effect, ReadForm, StoreCall
 from .errors import ClaimCheckFailed, StoreUnavailable, TokenMissing, TokenRevoked
 from .identity import ANONYMOUS, AnonymousIdentity, Credentials, Identity
@@ -101,7 +102,10 @@ class Authenticator:
 
     def __init__(self, settings: Settings, *, has_store: bool | None = None) -> None:
         self.settings = settings
-        self.verifier = Verifier(settings)
+        # Verified tokens are remembered here, as ready results, not in the verifier.
+        self.verifier = Verifier(settings, cache_size=0)
+        self._results: TokenCache[AuthResult] = TokenCache(settings.verified_cache_size)
+        self._leeway = settings.leeway
         self.sources = TokenSources(settings)
         self.paths = PathRules(settings)
         self.csrf = CSRFGuard(settings)
@@ -123,10 +127,9 @@ class Authenticator:
         )  # fmt: skip
         #: Whether a store is consulted (revocation, sessions, one-time tokens).
         self.uses_store = settings.store is not None if has_store is None else has_store
+        self._csrf_cookie = settings.csrf_protection and "cookie" in settings.sources
         #: Whether :meth:`flow` can yield effects at all; when false, :meth:`decide` suffices.
-        self.uses_effects = self.uses_store or (
-            settings.csrf_protection and "cookie" in settings.sources
-        )
+        self.uses_effects = self.uses_store or self._csrf_cookie
         self._fail_open = settings.store_failure == "open"
         self._touched: dict[str, float] = {}
         #: Requests let through because the store failed under ``STORE_FAILURE = "open"``.
@@ -134,16 +137,27 @@ class Authenticator:
 
     # -- pure steps ----------------------------------------------------------------------------
 
-    def _verify(self, view: RequestView, now: float, rule: str) -> Identity | None:
+    def _verify(self, view: RequestView, now: float, rule: str) -> AuthResult | None:
+        """The verified caller (cached per token while its time claims hold), or ``None``."""
         found = self.sources.extract(view)
         if found is None:
             if rule is OPTIONAL:
                 return None
             raise TokenMissing("no credentials")
         token, source = found
+        cached = self._results.get(token, now)
+        if cached is not None and cached.identity.source == source:
+            return cached
         claims = self.verifier.verify(token, now).claims
         run_checks(self._checks, claims)
-        return self.identity_from_claims(claims, source)
+        identity = self.identity_from_claims(claims, source)
+        result = AuthResult(identity, Credentials(identity.scopes))
+        self._results.put(token, result, validity_window(claims, self._leeway))
+        return result
+
+    def clear_cache(self) -> None:
+        """Forget every verified token (after the trusted keys changed)."""
+        self._results.clear()
 
     def identity_from_claims(self, claims: dict[str, Any], source: str) -> Identity:
         """Build the :class:`Identity` of verified claims."""
@@ -156,22 +170,30 @@ class Authenticator:
             source=source,
         )
 
-    def _result(self, identity: Identity, now: float) -> AuthResult:
-        plan = self.refresher.plan(identity, now) if self.refresher.enabled else None
-        return AuthResult(identity, Credentials(identity.scopes), refresh=plan)
+    def _result(self, base: AuthResult, now: float) -> AuthResult:
+        if self.refresher.enabled:
+            plan = self.refresher.plan(cast("Identity", base.identity), now)
+            if plan is not None:
+                return AuthResult(base.identity, base.credentials, refresh=plan)
+        return base
 
     def _rule(self, view: RequestView) -> tuple[str, str]:
         if view.method == "OPTIONS" and view.get("access-control-request-method") is not None:
             return EXEMPT, ""  # a CORS preflight never carries credentials
         return self.paths.match(view.path)
 
+    def needs_flow(self, view: RequestView) -> bool:
+        """Whether this request may need effects (a store, or a CSRF form field to read);
+        when false, :meth:`decide` gives the same answer without a generator."""
+        return self.uses_store or (self._csrf_cookie and view.method not in SAFE_METHODS)
+
     def decide(self, view: RequestView, now: float) -> AuthResult:
         """Authenticate without effects (valid only when :attr:`uses_effects` is false)."""
         rule, _ = self._rule(view)
         if rule is EXEMPT:
             return _EXEMPT_RESULT
-        identity = self._verify(view, now, rule)
-        return _ANONYMOUS_RESULT if identity is None else self._result(identity, now)
+        verified = self._verify(view, now, rule)
+        return _ANONYMOUS_RESULT if verified is None else self._result(verified, now)
 
     # -- the flow ------------------------------------------------------------------------------
 
@@ -182,9 +204,10 @@ class Authenticator:
             return _EXEMPT_RESULT
         if rule is ONE_TIME:
             return (yield from self._one_time_flow(view, now, purpose))
-        identity = self._verify(view, now, rule)
-        if identity is None:
+        verified = self._verify(view, now, rule)
+        if verified is None:
             return _ANONYMOUS_RESULT
+        identity = cast("Identity", verified.identity)
         if self.csrf.applies(view.method, identity.source):
             self.csrf.check_origin(view)
             presented = view.get(self.csrf.header)
@@ -193,7 +216,7 @@ class Authenticator:
             self.csrf.check_token(identity.claims, presented)
         if self.uses_store:
             yield from self._store_checks(identity, now, fail_open=self._fail_open)
-        return self._result(identity, now)
+        return self._result(verified, now)
 
     def _store_checks(
         self, identity: Identity, now: float, *, fail_open: bool

@@ -11,7 +11,26 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ANONYMOUS", "AnonymousIdentity", "Credentials", "Identity"]
+__all__ = ["ANONYMOUS", "AnonymousIdentity", "Claims", "Credentials", "Identity"]
+
+
+def _read_only(self: Any, *args: Any, **kwargs: Any) -> Any:
+    raise TypeError("token claims are read-only; copy them with dict(claims)")
+
+
+class Claims(dict[str, Any]):
+    """The verified claims: a ``dict`` (``json.dumps`` and framework JSON encoders take it as
+    is) that refuses changes, so one verified token can be shared by many requests."""
+
+    __slots__ = ()
+    __setitem__ = __delitem__ = __ior__ = _read_only
+    clear = pop = popitem = setdefault = update = _read_only
+
+    def __copy__(self) -> dict[str, Any]:
+        return dict(self)
+
+    def __reduce__(self) -> Any:
+        return (dict, (dict(self),))
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,6 +53,8 @@ class Settings:
     token_type: str | None = "at+jwt"  # noqa: S105 - a media type, not a password
     #: Longest token accepted, in bytes, checked before any decoding.
     max_token_bytes: int = 8192
+    #: Verified tokens remembered (a repeat skips signature and parsing); 0 disables.
+    verified_cache_size: int = 10_000
     #: Longest accepted ``exp - iat`` (or ``exp - now``), in seconds; ``None`` disables.
     max_token_lifetime: float | None = 86400.0
     #: Where to look for the token, in order: ``header``, ``cookie``, ``query``.

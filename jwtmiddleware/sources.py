@@ -51,28 +51,52 @@ class RequestView:
         return self.get_all(name)
 
 
-class ASGIRequestView(RequestView):
-    """A view over an ASGI ``http`` or ``websocket`` scope."""
+_NAMES: dict[str, bytes] = {}
 
-    __slots__ = ("_headers",)
+
+def _encoded(name: str) -> bytes:
+    key = _NAMES.get(name)
+    if key is None:
+        key = _NAMES[name] = name.encode("latin-1")
+    return key
+
+
+class ASGIRequestView(RequestView):
+    """A view over an ASGI ``http`` or ``websocket`` scope; decodes only what is read."""
+
+    __slots__ = ("_headers", "_scope")
 
     def __init__(self, scope: Mapping[str, Any]) -> None:
-        client = scope.get("client")
-        super().__init__(
-            scope.get("method", "GET"),
-            scope.get("path", "/"),
-            scope.get("query_string", b"").decode("latin-1"),
-            client[0] if client else None,
-        )
+        # Not RequestView.__init__: the query string and client are read lazily.
+        self.method = scope.get("method", "GET")
+        self.path = scope.get("path", "/")
+        self._scope = scope
         self._headers: Sequence[tuple[bytes, bytes]] = scope.get("headers", ())
 
+    @property
+    def query_string(self) -> str:  # type: ignore[override]
+        return bytes(self._scope.get("query_string", b"")).decode("latin-1")
+
+    @property
+    def client(self) -> str | None:  # type: ignore[override]
+        client = self._scope.get("client")
+        return str(client[0]) if client else None
+
     def get_all(self, name: str) -> list[str]:
-        key = name.encode("latin-1")
-        return [v.decode("latin-1") for k, v in self._headers if k == key]
+        key = _NAMES.get(name) or _encoded(name)
+        out = []
+        for k, v in self._headers:  # a plain loop: cheaper than a comprehension here
+            if k == key:
+                out.append(v.decode("latin-1"))
+        return out
 
     def get_all_capped(self, name: str, cap: int) -> list[str]:
-        key = name.encode("latin-1")
-        return [v[: cap + 1].decode("latin-1") for k, v in self._headers if k == key]
+        key = _NAMES.get(name) or _encoded(name)
+        out = []
+        for k, v in self._headers:
+            if k == key:
+                out.append(v[: cap + 1].decode("latin-1"))
+        return out
 
 
 _ENVIRON_KEYS: dict[str, str] = {"content-type": "CONTENT_TYPE", "content-length": "CONTENT_LENGTH"}
@@ -134,6 +158,8 @@ class TokenSources:
         "_header",
         "_joined",
         "_max_header",
+        "_prefix",
+        "_prefix_len",
         "_query",
         "_query_key",
         "_scheme",
@@ -145,6 +171,8 @@ class TokenSources:
         self._header = settings.header_name.lower() if "header" in sources else None
         self._scheme = settings.header_scheme.lower()
         self._joined = re.compile(rf",\s*{re.escape(self._scheme)}(?=[\s,]|$)", re.I)
+        self._prefix = self._scheme + " "
+        self._prefix_len = len(self._prefix)
         # "<scheme> <token>" with room for some stray whitespace
         self._max_header = len(self._scheme) + 1 + settings.max_token_bytes + 64
         self._cookie = settings.access_cookie_name if "cookie" in sources else None
@@ -188,6 +216,11 @@ class TokenSources:
         if len(values) > 1:
             raise InvalidRequest("more than one authorization header")
         raw = values[0]
+        # The common case, "Bearer <token>", with a few C-level string operations.
+        if raw[: self._prefix_len].lower() == self._prefix and len(raw) <= self._max_header:
+            token = raw[self._prefix_len :]
+            if token and " " not in token and "," not in token and "\t" not in token:
+                return token, "header"
         value = raw.strip()
         # Look at the scheme in a short prefix, and at the length before copying or scanning
         # the rest, so a huge header costs no more than a small one.

@@ -12,10 +12,12 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import _json
+from ._lru import TokenCache, validity_window
 from .errors import (
     ClaimCheckFailed,
     InvalidSignature,
@@ -24,11 +26,13 @@ from .errors import (
     TokenNotYetValid,
     TokenTooLarge,
 )
+from .identity import Claims
 
 if TYPE_CHECKING:
+    from .keys import VerificationKey
     from .settings import Settings
 
-__all__ = ["VerifiedToken", "Verifier"]
+__all__ = ["ParsedToken", "VerifiedToken", "Verifier"]
 
 _COMPACT = re.compile(r"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)")
 _B64_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -36,6 +40,7 @@ _B64_VALUE = {ch: i for i, ch in enumerate(_B64_ALPHABET)}
 _MAX_ID = 255  # sub, jti, sid, kid
 _MAX_NUMERIC = 2**53  # larger NumericDates are not real times
 _UNUSED_BITS_MASK = {2: 0x0F, 3: 0x03}
+_HEADER_MEMORY = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +51,8 @@ class VerifiedToken:
     token: str
     #: The JOSE header.
     header: dict[str, Any]
-    #: The claims.
-    claims: dict[str, Any]
+    #: The claims (read-only: shared by every request presenting the same token).
+    claims: Claims
 
 
 def b64decode(segment: str) -> bytes:
@@ -103,10 +108,29 @@ def _media_type(value: str) -> str:
     return value[12:] if value.startswith("application/") else value
 
 
-class Verifier:
-    """Verifies tokens against one :class:`Settings`; everything is prepared in ``__init__``."""
+@dataclass(frozen=True, slots=True)
+class ParsedToken:
+    """A token whose shape and header passed, before its signature is checked."""
 
-    def __init__(self, settings: Settings) -> None:
+    token: str
+    header: dict[str, Any]
+    alg: str
+    kid: str | None
+    signing_input: bytes
+    signature: bytes
+    payload64: str
+
+
+class Verifier:
+    """Verifies tokens against one :class:`Settings`; everything is prepared in ``__init__``.
+
+    Successfully verified tokens are remembered (``VERIFIED_CACHE_SIZE`` entries, least recently
+    used evicted first), keyed by their exact text: a repeat costs a dictionary lookup and the
+    time checks, which always run against ``now``. Only verified tokens enter the cache, so a
+    flood of forged tokens cannot grow it.
+    """
+
+    def __init__(self, settings: Settings, *, cache_size: int | None = None) -> None:
         self._keyset = settings.keyset
         self._algorithms = frozenset(settings.algorithms)
         self._max_bytes = settings.max_token_bytes
@@ -116,6 +140,11 @@ class Verifier:
         self._audience = frozenset(settings.audience)
         self._required = settings.required_claims
         self._typ = _media_type(settings.token_type) if settings.token_type else None
+        size = settings.verified_cache_size if cache_size is None else cache_size
+        self._cache_size = size
+        self._cache: TokenCache[VerifiedToken] = TokenCache(size)
+        # Validated headers by their base64url text: tokens of one issuer share a handful.
+        self._headers: dict[str, tuple[dict[str, Any], str, str | None]] = {}
 
     def verify(self, token: str, now: float) -> VerifiedToken:
         """Return the verified token or raise a :class:`~jwtmiddleware.errors.TokenInvalid`.
@@ -123,12 +152,37 @@ class Verifier:
         :param token: the compact JWS as found in the request.
         :param now: the current UNIX time (injected so tests and callers own the clock).
         """
+        if self._cache_size:
+            cached = self.cached(token, now)
+            if cached is not None:
+                return cached
+        parsed = self.parse(token)
+        return self.finish(parsed, self._keyset.candidates(parsed.alg, parsed.kid), now)
+
+    def cached(self, token: str, now: float) -> VerifiedToken | None:
+        """The verified token if it is in the cache and its time claims still hold at ``now``."""
+        return self._cache.get(token, now)
+
+    def clear_cache(self) -> None:
+        """Forget every verified token (after the trusted keys changed)."""
+        self._cache.clear()
+
+    def parse(self, token: str) -> ParsedToken:
+        """Check size, shape and header; return what the signature check needs."""
         if len(token) > self._max_bytes:
             raise TokenTooLarge(f"token is over {self._max_bytes} bytes")
         match = _COMPACT.fullmatch(token)
         if match is None:
             raise TokenMalformed(self._shape_problem(token))
         h64, p64, s64 = match.groups()
+        known = self._headers.get(h64)
+        if known is None:
+            known = self._parse_header(h64)
+        header, alg, kid = known
+        signing_input = token[: len(h64) + len(p64) + 1].encode("ascii")
+        return ParsedToken(token, header, alg, kid, signing_input, b64decode(s64), p64)
+
+    def _parse_header(self, h64: str) -> tuple[dict[str, Any], str, str | None]:
         header = _object(h64, "header", strict=True)
         alg = header.get("alg")
         if not isinstance(alg, str) or alg not in self._algorithms:
@@ -138,19 +192,29 @@ class Verifier:
         # A member that is present must be well-formed: "kid": null is not "no kid".
         if "kid" in header and (not isinstance(kid, str) or not 0 < len(kid) <= _MAX_ID):
             raise InvalidSignature("kid is not a short string")
-        keys = self._keyset.candidates(alg, kid)
+        known = (header, alg, kid)
+        if len(self._headers) >= _HEADER_MEMORY:
+            self._headers.clear()
+        self._headers[h64] = known
+        return known
+
+    def finish(
+        self, parsed: ParsedToken, keys: Sequence[VerificationKey], now: float
+    ) -> VerifiedToken:
+        """Check the signature with ``keys`` (the candidates for its alg and kid), then the
+        claims; remember the token when everything passed."""
         if not keys:
             raise InvalidSignature("no key for this kid and algorithm")
-        signature = b64decode(s64)
-        signing_input = token[: len(h64) + len(p64) + 1].encode("ascii")
         for key in keys:
-            if key.verify(signing_input, signature):
+            if key.verify(parsed.signing_input, parsed.signature):
                 break
         else:
             raise InvalidSignature("signature does not verify")
-        claims = _object(p64, "payload", strict=False)
+        claims = Claims(_object(parsed.payload64, "payload", strict=False))
         self.check_claims(claims, now)
-        return VerifiedToken(token, header, claims)
+        verified = VerifiedToken(parsed.token, parsed.header, claims)
+        self._cache.put(parsed.token, verified, validity_window(claims, self._leeway))
+        return verified
 
     @staticmethod
     def _shape_problem(token: str) -> str:

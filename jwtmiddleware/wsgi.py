@@ -74,7 +74,7 @@ class JWTWSGIMiddleware:
         view = WSGIRequestView(environ)
         authenticator = self.authenticator
         try:
-            if authenticator.uses_effects:
+            if authenticator.needs_flow(view):
                 flow = authenticator.flow(view, self._clock())
                 result = run_sync(flow, self.store, _form_reader(environ))
             else:

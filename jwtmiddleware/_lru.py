@@ -1,0 +1,71 @@
+"""A bounded least-recently-used map of verified tokens whose entries expire with the token."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Any, Generic, TypeVar
+
+from .errors import TokenExpired, TokenNotYetValid
+
+__all__ = ["TokenCache", "validity_window"]
+
+V = TypeVar("V")
+
+
+def validity_window(claims: Mapping[str, Any], leeway: float) -> tuple[float, float]:
+    """``(not_before, expires)``: the interval of ``now`` in which the claims' time checks pass."""
+    exp = claims.get("exp")
+    expires = float(exp) + leeway if exp is not None else math.inf
+    starts = [float(claims[name]) - leeway for name in ("nbf", "iat") if name in claims]
+    return max(starts, default=-math.inf), expires
+
+
+class TokenCache(Generic[V]):
+    """Token text → value, at most ``size`` entries, each valid only inside its window.
+
+    Safe to share between threads: every operation is one or two dictionary calls under the
+    GIL, and a race can only cost a cache miss.
+    """
+
+    __slots__ = ("_entries", "_size")
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._entries: OrderedDict[str, tuple[V, float, float]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, token: str, now: float) -> V | None:
+        """The value, or ``None``; raise if the token's time claims fail at ``now``."""
+        entry = self._entries.get(token)
+        if entry is None:
+            return None
+        value, not_before, expires = entry
+        if now >= expires:
+            self._entries.pop(token, None)
+            raise TokenExpired("exp has passed")
+        if now < not_before:
+            raise TokenNotYetValid("nbf or iat is in the future")
+        try:  # noqa: SIM105 - contextlib.suppress would cost a context manager per hit
+            self._entries.move_to_end(token)
+        except KeyError:  # evicted by another thread meanwhile
+            pass
+        return value
+
+    def put(self, token: str, value: V, window: tuple[float, float]) -> None:
+        """Remember ``value`` for ``token`` while ``now`` is inside ``window``."""
+        if not self._size:
+            return
+        entries = self._entries
+        entries[token] = (value, window[0], window[1])
+        while len(entries) > self._size:
+            with contextlib.suppress(KeyError):
+                entries.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget everything (after the trusted keys changed)."""
+        self._entries.clear()
