@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 
-from .effects import Effect, ReadForm, Sleep, StoreCall
+from .effects import Effect, FetchKeys, ReadForm, Sleep, StoreCall
 from .errors import StoreUnavailable
 
 if TYPE_CHECKING:
@@ -23,6 +23,16 @@ __all__ = ["run_async", "run_sync"]
 
 T = TypeVar("T")
 Flow = Generator[Effect, Any, T]
+
+
+def _fetch_failed(exc: Exception) -> Exception:
+    from .remote_keys import KeyFetchError
+
+    if isinstance(exc, KeyFetchError):
+        return exc
+    error = KeyFetchError(f"{type(exc).__name__} while fetching keys")
+    error.__cause__ = exc
+    return error
 
 
 def _unavailable(exc: Exception) -> StoreUnavailable:
@@ -54,6 +64,14 @@ def run_sync(
                     answer = getattr(store, effect.method)(*effect.args, **effect.kwargs)
                 except Exception as exc:  # noqa: BLE001 - every store failure is "unavailable"
                     effect = flow.throw(_unavailable(exc))
+                    continue
+            elif isinstance(effect, FetchKeys):
+                from .remote_keys import fetch_sync
+
+                try:
+                    answer = fetch_sync(effect.request)
+                except Exception as exc:  # noqa: BLE001 - every fetch failure is reported back
+                    effect = flow.throw(_fetch_failed(exc))
                     continue
             elif isinstance(effect, Sleep):
                 time.sleep(effect.seconds)
@@ -88,6 +106,14 @@ async def run_async(
                     answer = await method(*effect.args, **effect.kwargs)
                 except Exception as exc:  # noqa: BLE001 - every store failure is "unavailable"
                     effect = flow.throw(_unavailable(exc))
+                    continue
+            elif isinstance(effect, FetchKeys):
+                from .remote_keys import fetch_async
+
+                try:
+                    answer = await fetch_async(effect.request)
+                except Exception as exc:  # noqa: BLE001 - every fetch failure is reported back
+                    effect = flow.throw(_fetch_failed(exc))
                     continue
             elif isinstance(effect, Sleep):
                 await anyio.sleep(effect.seconds)

@@ -10,11 +10,23 @@ from .errors import AuthenticationError, ConfigurationError, StoreUnavailable, T
 from .responses import ErrorResponse, render_error, render_store_unavailable
 
 if TYPE_CHECKING:
+    from .flow import Authenticator
+    from .jwks import JWKSDocument
     from .settings import Settings
     from .sources import RequestView, TokenSources
     from .stores.base import Store
 
-__all__ = ["IDENTITY_KEY", "Responder", "merge_vary", "with_vary", "as_auth_error", "resolve_store"]
+__all__ = [
+    "IDENTITY_KEY",
+    "MiddlewareCore",
+    "Responder",
+    "as_auth_error",
+    "discover_jwks_url",
+    "merge_vary",
+    "published_jwks",
+    "resolve_store",
+    "with_vary",
+]
 
 #: Where the I/O layers put the :class:`~jwtmiddleware.identity.Identity`.
 IDENTITY_KEY = "jwtmiddleware.identity"
@@ -38,6 +50,65 @@ def resolve_store(settings: Settings, store: Store | None) -> Store | None:
     if not isinstance(configured, StoreType):
         raise ConfigurationError("STORE", "must be a store URL or a Store object")
     return configured
+
+
+def discover_jwks_url(settings: Settings) -> str | None:
+    """With ``JWTKS_DISCOVERY``, fetch ``ISSUER``'s OpenID configuration once, at start-up."""
+    if not settings.jwks_discovery or settings.issuer is None:
+        return None
+    from .remote_keys import KeyFetchError, discover_jwks_uri
+
+    try:
+        return discover_jwks_uri(
+            settings.issuer,
+            timeout=settings.jwks_timeout,
+            max_bytes=settings.jwks_max_bytes,
+            allow_http_loopback=settings.jwks_allow_http_loopback,
+        )
+    except KeyFetchError as exc:
+        raise ConfigurationError(
+            "JWKS_DISCOVERY", f"could not read {settings.issuer}'s OpenID configuration: {exc}"
+        ) from exc
+
+
+def published_jwks(settings: Settings) -> JWKSDocument | None:
+    """The JWKS to serve at ``JWKS_PATH``: the public halves of asymmetric keys, if any."""
+    if settings.jwks_path is None or not settings.keyset.public_jwks()["keys"]:
+        return None
+    from .jwks import JWKSDocument
+
+    return JWKSDocument(settings, max_age=settings.jwks_max_age)
+
+
+class MiddlewareCore:
+    """Construction shared by the ASGI and WSGI middleware: everything decided once."""
+
+    app: Any
+    settings: Settings
+    store: Store | None
+    authenticator: Authenticator
+    #: The published JWKS document, if any.
+    jwks: JWKSDocument | None
+
+    def _setup(
+        self, settings: Settings | None, store: Store | None, clock: Callable[[], float]
+    ) -> None:
+        from .flow import Authenticator
+        from .settings import Settings as SettingsType
+
+        self.settings = settings if settings is not None else SettingsType.from_env()
+        self.store = resolve_store(self.settings, store)
+        # A store object given here (not through STORE) must be consulted all the same.
+        self.authenticator = Authenticator(
+            self.settings,
+            has_store=self.store is not None,
+            jwks_url=discover_jwks_url(self.settings),
+        )
+        self._clock = clock
+        self._responder = Responder(self.settings, self.authenticator.sources)
+        self._vary = self._responder.vary
+        self.jwks = published_jwks(self.settings)
+        self._jwks_path = self.settings.jwks_path if self.jwks is not None else None
 
 
 def merge_vary(current: str, value: str) -> str:

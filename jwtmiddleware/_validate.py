@@ -79,6 +79,16 @@ def _pairs(setting: str, value: Any) -> tuple[tuple[str, str], ...]:
 CONVERTERS: dict[str, Callable[[str, Any], Any]] = {
     "secret": _secret,
     "keys": c.to_keys,
+    "jwks_url": c.to_optional_str,
+    "jwks_discovery": c.to_bool,
+    "jwks_cache_ttl": c.to_float,
+    "jwks_refetch_cooldown": c.to_float,
+    "jwks_max_stale": c.to_float,
+    "jwks_max_bytes": c.to_int,
+    "jwks_timeout": c.to_float,
+    "jwks_allow_http_loopback": c.to_bool,
+    "jwks_path": c.to_optional_str,
+    "jwks_max_age": c.to_int,
     "algorithms": c.to_str_tuple,
     "issuer": c.to_optional_str,
     "audience": c.to_str_tuple,
@@ -140,6 +150,7 @@ def _fail(setting: str, message: str) -> None:
 def validate(s: Settings) -> None:
     """Cross-check normalised settings; raise ``ConfigurationError`` naming the first bad one."""
     _validate_verification(s)
+    _validate_remote_keys(s)
     _validate_http(s)
     _validate_sessions(s)
     _validate_cookies(s)
@@ -160,6 +171,23 @@ def _validate_verification(s: Settings) -> None:
         _fail("MAX_TOKEN_LIFETIME", "must be positive (or None)")
     if not 0 < s.access_token_ttl <= (s.max_token_lifetime or float("inf")):
         _fail("ACCESS_TOKEN_TTL", "must be positive and not above MAX_TOKEN_LIFETIME")
+
+
+def _validate_remote_keys(s: Settings) -> None:
+    if s.jwks_discovery and not s.issuer:
+        _fail("JWKS_DISCOVERY", "needs ISSUER (discovery reads ISSUER/.well-known/...)")
+    if s.jwks_discovery and s.jwks_url:
+        _fail("JWKS_DISCOVERY", "give either JWKS_URL or JWKS_DISCOVERY, not both")
+    if (s.jwks_url or s.jwks_discovery) and any(a.startswith("HS") for a in s.algorithms):
+        _fail("ALGORITHMS", "keys fetched from a JWKS URL are public: list asymmetric algorithms")
+    if s.jwks_path is not None and not s.jwks_path.startswith("/"):
+        _fail("JWKS_PATH", "must be a path starting with '/' (or None)")
+    if not 0 <= s.jwks_max_age <= 86400:
+        _fail("JWKS_MAX_AGE", "must be between 0 and 86400 seconds")
+    if s.jwks_url:
+        from .remote_keys import check_url
+
+        check_url(s.jwks_url, allow_http_loopback=s.jwks_allow_http_loopback, setting="JWKS_URL")
 
 
 def _validate_http(s: Settings) -> None:

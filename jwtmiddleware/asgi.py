@@ -14,9 +14,8 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from ._drive import run_async
-from ._http import IDENTITY_KEY, Responder, as_auth_error, merge_vary, resolve_store, with_vary
+from ._http import IDENTITY_KEY, MiddlewareCore, as_auth_error, merge_vary, with_vary
 from .csrf import form_value
-from .flow import Authenticator
 from .settings import Settings
 from .sources import ASGIRequestView
 
@@ -66,7 +65,7 @@ class _BufferedBody:
         return await self._receive()
 
 
-class JWTMiddleware:
+class JWTMiddleware(MiddlewareCore):
     """Authenticate every HTTP and websocket request of an ASGI app.
 
     :param app: the ASGI application to protect.
@@ -74,6 +73,8 @@ class JWTMiddleware:
     :param store: a store object overriding the ``STORE`` URL.
     :param clock: returns the current UNIX time (tests pass a frozen clock).
     """
+
+    app: ASGIApp
 
     def __init__(
         self,
@@ -84,19 +85,16 @@ class JWTMiddleware:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.app = app
-        self.settings = settings if settings is not None else Settings.from_env()
-        self.store = resolve_store(self.settings, store)
-        # A store object given here (not through STORE) must be consulted all the same.
-        self.authenticator = Authenticator(self.settings, has_store=self.store is not None)
-        self._clock = clock
-        self._responder = Responder(self.settings, self.authenticator.sources)
-        self._vary = self._responder.vary
+        self._setup(settings, store, clock)
         self._vary_header = (b"vary", self._vary.encode("latin-1")) if self._vary else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope_type = scope["type"]
         if scope_type != "http" and scope_type != "websocket":
             await self.app(scope, receive, send)
+            return
+        if scope_type == "http" and scope["path"] == self._jwks_path:
+            await self._serve_jwks(scope, send)
             return
         view = ASGIRequestView(scope)
         authenticator = self.authenticator
@@ -167,6 +165,14 @@ class JWTMiddleware:
             await send(message)
 
         return send_with_refresh
+
+    async def _serve_jwks(self, scope: Scope, send: Send) -> None:
+        assert self.jwks is not None
+        view = ASGIRequestView(scope)
+        status, headers, body = self.jwks.respond(view.method, view.get("if-none-match"))
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(k.encode(), v.encode()) for k, v in headers]})  # fmt: skip
+        await send({"type": "http.response.body", "body": body})
 
     @staticmethod
     async def _refuse(scope: Scope, send: Send, response: ErrorResponse) -> None:

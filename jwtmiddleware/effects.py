@@ -7,9 +7,12 @@ A flow yields an effect and receives the answer, like ``httpx.Auth.auth_flow``. 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["Effect", "ReadForm", "Sleep", "StoreCall"]
+if TYPE_CHECKING:
+    from .remote_keys import FetchNeeded
+
+__all__ = ["Effect", "FetchKeys", "ReadForm", "Sleep", "StoreCall"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,4 +43,14 @@ class ReadForm:
     limit: int = 64 * 1024
 
 
-Effect = StoreCall | Sleep | ReadForm
+@dataclass(frozen=True, slots=True)
+class FetchKeys:
+    """``GET`` a JWKS (or discovery) document; the answer is ``(status, headers, body)``.
+
+    A failure comes back into the flow as :class:`~jwtmiddleware.remote_keys.KeyFetchError`.
+    """
+
+    request: FetchNeeded
+
+
+Effect = StoreCall | Sleep | ReadForm | FetchKeys

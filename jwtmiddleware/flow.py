@@ -18,16 +18,25 @@ from typing import TYPE_CHECKING, Any, cast
 from ._lru import TokenCache, validity_window
 from .claims import ClaimCheck, parse_scopes, require_scopes, run_checks
 from .csrf import SAFE_METHODS, CSRFGuard
-from .effects import Effect, ReadForm, StoreCall
-from .errors import ClaimCheckFailed, StoreUnavailable, TokenMissing, TokenRevoked
-from .identity import ANONYMOUS, AnonymousIdentity, Credentials, Identity
+from .effects import Effect, FetchKeys, ReadForm, Sleep, StoreCall
+from .errors import (
+    ClaimCheckFailed,
+    ConfigurationError,
+    InvalidSignature,
+    StoreUnavailable,
+    TokenMissing,
+    TokenRevoked,
+)
+from .identity import ANONYMOUS, AnonymousIdentity, Claims, Credentials, Identity
 from .issuer import ONE_TIME_TOKEN_TYPE
 from .refresh import RefreshPlan, SlidingRefresh
 from .sources import TokenSources
 from .stores.base import RevocationQuery
-from .verifier import Verifier
+from .verifier import ParsedToken, Verifier
 
 if TYPE_CHECKING:
+    from .keys import VerificationKey
+    from .remote_keys import RemoteKeySetCache
     from .settings import Settings
     from .sources import RequestView
 
@@ -37,6 +46,18 @@ logger = logging.getLogger("jwtmiddleware")
 
 EXEMPT, OPTIONAL, REQUIRED, ONE_TIME = "exempt", "optional", "required", "one-time"
 _TOUCH_INTERVAL = 60.0
+_POLL_INTERVAL = 0.02
+_MAX_FETCHES = 2
+
+
+class _RemoteKeysNeeded(Exception):
+    """No local key fits: the flow must consult the remote key set."""
+
+    def __init__(self, token: str, source: str, parsed: ParsedToken) -> None:
+        super().__init__("remote keys needed")
+        self.token, self.source, self.parsed = token, source, parsed
+
+
 _TOUCH_MEMORY = 10_000
 
 
@@ -98,10 +119,34 @@ class Authenticator:
 
     :param has_store: whether the caller answers store effects; defaults to whether ``STORE``
         is set (the middleware passes true for a store object given to it directly).
+    :param jwks_url: the JWKS URL found by OpenID Connect discovery (``JWKS_DISCOVERY``);
+        defaults to ``JWKS_URL``.
     """
 
-    def __init__(self, settings: Settings, *, has_store: bool | None = None) -> None:
+    def __init__(
+        self, settings: Settings, *, has_store: bool | None = None, jwks_url: str | None = None
+    ) -> None:
         self.settings = settings
+        self._keyset = settings.keyset
+        url = jwks_url or settings.jwks_url
+        #: The cache of keys fetched from ``JWKS_URL`` (``None`` without one).
+        self.remote_keys: RemoteKeySetCache | None = None
+        if url:
+            from .remote_keys import RemoteKeySetCache
+
+            self.remote_keys = RemoteKeySetCache(
+                url,
+                algorithms=settings.algorithms,
+                cache_ttl=settings.jwks_cache_ttl,
+                refetch_cooldown=settings.jwks_refetch_cooldown,
+                max_stale=settings.jwks_max_stale,
+                max_bytes=settings.jwks_max_bytes,
+                allow_http_loopback=settings.jwks_allow_http_loopback,
+                timeout=settings.jwks_timeout,
+            )
+        if settings.jwks_discovery and self.remote_keys is None:
+            raise ConfigurationError("JWKS_DISCOVERY", "the discovered jwks_uri was not passed")
+        self._key_generation = 0
         # Verified tokens are remembered here, as ready results, not in the verifier.
         self.verifier = Verifier(settings, cache_size=0)
         self._results: TokenCache[AuthResult] = TokenCache(settings.verified_cache_size)
@@ -148,7 +193,13 @@ class Authenticator:
         cached = self._results.get(token, now)
         if cached is not None and cached.identity.source == source:
             return cached
-        claims = self.verifier.verify(token, now).claims
+        parsed = self.verifier.parse(token)
+        keys = self._keyset.candidates(parsed.alg, parsed.kid)
+        if not keys and self.remote_keys is not None:
+            raise _RemoteKeysNeeded(token, source, parsed)
+        return self._remember(token, source, self.verifier.finish(parsed, keys, now).claims)
+
+    def _remember(self, token: str, source: str, claims: Claims) -> AuthResult:
         run_checks(self._checks, claims)
         identity = self.identity_from_claims(claims, source)
         result = AuthResult(identity, Credentials(identity.scopes))
@@ -183,16 +234,23 @@ class Authenticator:
         return self.paths.match(view.path)
 
     def needs_flow(self, view: RequestView) -> bool:
-        """Whether this request may need effects (a store, or a CSRF form field to read);
-        when false, :meth:`decide` gives the same answer without a generator."""
-        return self.uses_store or (self._csrf_cookie and view.method not in SAFE_METHODS)
+        """Whether this request may need effects (a store, remote keys, or a CSRF form field to
+        read); when false, :meth:`decide` gives the same answer without a generator."""
+        return (
+            self.uses_store
+            or self.remote_keys is not None
+            or (self._csrf_cookie and view.method not in SAFE_METHODS)
+        )
 
     def decide(self, view: RequestView, now: float) -> AuthResult:
         """Authenticate without effects (valid only when :attr:`uses_effects` is false)."""
         rule, _ = self._rule(view)
         if rule is EXEMPT:
             return _EXEMPT_RESULT
-        verified = self._verify(view, now, rule)
+        try:
+            verified = self._verify(view, now, rule)
+        except _RemoteKeysNeeded as need:  # only flow() can fetch keys
+            raise InvalidSignature("no key for this kid and algorithm") from need
         return _ANONYMOUS_RESULT if verified is None else self._result(verified, now)
 
     # -- the flow ------------------------------------------------------------------------------
@@ -204,7 +262,13 @@ class Authenticator:
             return _EXEMPT_RESULT
         if rule is ONE_TIME:
             return (yield from self._one_time_flow(view, now, purpose))
-        verified = self._verify(view, now, rule)
+        try:
+            verified = self._verify(view, now, rule)
+        except _RemoteKeysNeeded as need:
+            parsed = need.parsed
+            keys = yield from self._remote_candidates(parsed.alg, parsed.kid, now)
+            claims = self.verifier.finish(parsed, keys, now).claims
+            verified = self._remember(need.token, need.source, claims)
         if verified is None:
             return _ANONYMOUS_RESULT
         identity = cast("Identity", verified.identity)
@@ -266,6 +330,38 @@ class Authenticator:
         if not (yield StoreCall("consume_once", (key,), {"expires_at": expires, "now": now})):
             raise TokenRevoked("one-time token already used")
         return AuthResult(identity, Credentials(identity.scopes))
+
+    def _remote_candidates(
+        self, alg: str, kid: str | None, now: float
+    ) -> Generator[Effect, Any, tuple[VerificationKey, ...]]:
+        """Keys from ``JWKS_URL``, fetching when the cache asks for it (at most a few times
+        per request; concurrent requests wait briefly for a fetch already in flight)."""
+        from .remote_keys import KeyFetchError
+
+        cache = self.remote_keys
+        assert cache is not None
+        candidates, fetch = cache.lookup(alg, kid, now)
+        fetches, polls = 0, int(cache.timeout / _POLL_INTERVAL) + 1
+        while fetch is not None or (not candidates and cache.in_flight(now) and polls > 0):
+            if fetch is not None:
+                fetches += 1
+                try:
+                    status, headers, body = yield FetchKeys(fetch)
+                except KeyFetchError as exc:
+                    cache.on_failure(now, exc.reason)
+                else:
+                    cache.on_response(status, headers, body, now)
+                if cache.generation != self._key_generation:
+                    # The trusted keys changed: tokens verified with the old set are forgotten.
+                    self._key_generation = cache.generation
+                    self.clear_cache()
+            else:
+                polls -= 1
+                yield Sleep(_POLL_INTERVAL)
+            candidates, fetch = cache.lookup(alg, kid, now)
+            if fetches >= _MAX_FETCHES:
+                break
+        return candidates
 
     def _touch_due(self, sid: str, now: float) -> bool:
         last = self._touched.get(sid)

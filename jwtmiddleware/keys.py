@@ -155,11 +155,18 @@ class KeySet:
 
 def build_keyset(settings: Settings) -> KeySet:
     """Validate ``SECRET``/``KEYS`` against ``ALGORITHMS`` and prepare every key."""
-    return load_keyset(settings.keys, settings.algorithms, secret=settings.secret)
+    remote = settings.jwks_url is not None or settings.jwks_discovery
+    return load_keyset(
+        settings.keys, settings.algorithms, secret=settings.secret, allow_empty=remote
+    )
 
 
 def load_keyset(
-    entries: Iterable[Any], algorithms: Sequence[str], *, secret: str | bytes | None = None
+    entries: Iterable[Any],
+    algorithms: Sequence[str],
+    *,
+    secret: str | bytes | None = None,
+    allow_empty: bool = False,
 ) -> KeySet:
     """Validate key material against an algorithm allow-list and prepare a :class:`KeySet`.
 
@@ -197,8 +204,10 @@ def load_keyset(
         keys.append(_hmac_key("SECRET", secret, hmac_algs[0], None, "active", algs))
     for entry in entries:
         keys.extend(_load_entry(entry, algs))
-    if not keys:
-        raise ConfigurationError("SECRET", "no key material: set SECRET (HMAC) or KEYS")
+    if not keys and not allow_empty:
+        raise ConfigurationError(
+            "SECRET", "no key material: set SECRET (HMAC), KEYS, or JWKS_URL / JWKS_DISCOVERY"
+        )
     if len({family(k.algorithm) == "oct" for k in keys}) > 1:
         raise ConfigurationError("KEYS", "mixes symmetric and asymmetric keys in one set")
     seen: set[str] = set()

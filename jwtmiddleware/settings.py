@@ -39,6 +39,27 @@ class Settings:
     secret: str | bytes | None = dataclasses.field(default=None, repr=False)
     #: Key material: PEM texts, JWK dicts, a JWKS, or file paths (see README).
     keys: Sequence[Any] = dataclasses.field(default=(), repr=False)
+    #: Verify with the keys published at this JWKS URL (``https``), fetched and cached.
+    jwks_url: str | None = None
+    #: Find the JWKS URL through ``ISSUER`` + ``/.well-known/openid-configuration``.
+    jwks_discovery: bool = False
+    #: Seconds a fetched JWKS is fresh without ``Cache-Control: max-age``.
+    jwks_cache_ttl: float = 300.0
+    #: At most one refetch per this many seconds for an unknown ``kid``.
+    jwks_refetch_cooldown: float = 30.0
+    #: Seconds past expiry the last good JWKS keeps verifying while fetches fail.
+    jwks_max_stale: float = 86400.0
+    #: Largest JWKS response accepted, in bytes.
+    jwks_max_bytes: int = 512 * 1024
+    #: Overall time limit of one JWKS fetch, in seconds.
+    jwks_timeout: float = 5.0
+    #: Allow ``http://`` JWKS URLs on loopback addresses (tests only).
+    jwks_allow_http_loopback: bool = False
+    #: Where the middleware publishes the public signing keys (asymmetric keys only);
+    #: ``None`` publishes nothing.
+    jwks_path: str | None = "/.well-known/jwks.json"
+    #: ``Cache-Control: max-age`` of the published JWKS.
+    jwks_max_age: int = 300
     #: Accepted algorithms; the token header can only choose among these.
     algorithms: Sequence[str] = ("HS256",)
     #: Expected ``iss`` (exact match); ``None`` skips the check.

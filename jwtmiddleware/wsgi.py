@@ -13,9 +13,8 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from ._drive import run_sync
-from ._http import IDENTITY_KEY, Responder, as_auth_error, resolve_store, with_vary
+from ._http import IDENTITY_KEY, MiddlewareCore, as_auth_error, with_vary
 from .csrf import form_value
-from .flow import Authenticator
 from .settings import Settings
 from .sources import WSGIRequestView
 
@@ -44,7 +43,10 @@ def _form_reader(environ: dict[str, Any]) -> Callable[[ReadForm], str | None]:
     return read_form
 
 
-class JWTWSGIMiddleware:
+_STATUS_LINES = {200: "200 OK", 304: "304 Not Modified", 405: "405 Method Not Allowed"}
+
+
+class JWTWSGIMiddleware(MiddlewareCore):
     """Authenticate every request of a WSGI app.
 
     :param app: the WSGI application to protect.
@@ -52,6 +54,8 @@ class JWTWSGIMiddleware:
     :param store: a store object overriding the ``STORE`` URL.
     :param clock: returns the current UNIX time (tests pass a frozen clock).
     """
+
+    app: WSGIApp
 
     def __init__(
         self,
@@ -62,16 +66,15 @@ class JWTWSGIMiddleware:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.app = app
-        self.settings = settings if settings is not None else Settings.from_env()
-        self.store = resolve_store(self.settings, store)
-        # A store object given here (not through STORE) must be consulted all the same.
-        self.authenticator = Authenticator(self.settings, has_store=self.store is not None)
-        self._clock = clock
-        self._responder = Responder(self.settings, self.authenticator.sources)
-        self._vary = self._responder.vary
+        self._setup(settings, store, clock)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         view = WSGIRequestView(environ)
+        if view.path == self._jwks_path:
+            assert self.jwks is not None
+            status, headers, body = self.jwks.respond(view.method, view.get("if-none-match"))
+            start_response(_STATUS_LINES[status], list(headers))
+            return [body]
         authenticator = self.authenticator
         try:
             if authenticator.needs_flow(view):
