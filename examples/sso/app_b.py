@@ -1,6 +1,8 @@
 """App B (WSGI, no framework): trusts tokens from the auth service through its JWKS URL.
 
-Run: ``gunicorn 'app_b:create_app()' -b 127.0.0.1:8002`` with the ``SSO_*`` variables set.
+The same ``JWTMIDDLEWARE_*`` configuration as app A (see README.md).
+
+Run: ``gunicorn 'app_b:create_app()' -b 127.0.0.1:8002``.
 """
 
 from __future__ import annotations
@@ -9,17 +11,17 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from remote_auth import RemoteVerifier, protect_wsgi
+from jwtmiddleware import JWTWSGIMiddleware, Settings
 
 __all__ = ["create_app"]
 
 
 def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
     if environ.get("PATH_INFO") == "/health":
-        body = {"ok": True}
+        body: dict[str, Any] = {"ok": True}
     elif environ.get("PATH_INFO") == "/me":
-        claims = environ["claims"]
-        body = {"app": "B", "subject": claims["sub"], "claims": claims}
+        identity = environ["jwtmiddleware.identity"]
+        body = {"app": "B", "subject": identity.subject, "claims": identity.claims}
     else:
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [b"Not Found"]
@@ -30,5 +32,5 @@ def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable
 
 
 def create_app() -> Any:
-    """App B behind the remote-key check (``/health`` stays open)."""
-    return protect_wsgi(app, RemoteVerifier.from_env(), exempt=["/health"])
+    """App B behind ``JWTWSGIMiddleware`` configured from ``JWTMIDDLEWARE_*`` variables."""
+    return JWTWSGIMiddleware(app, settings=Settings.from_env())

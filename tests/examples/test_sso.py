@@ -105,13 +105,16 @@ def sso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SSO_]:
         SSO_JWKS_MAX_AGE="1",
     )
     app_env = server_env(
-        SSO_JWKS_URL=issuer + JWKS_PATH,
-        SSO_ISSUER=issuer,
-        SSO_AUDIENCE=AUDIENCE,
-        SSO_ALLOW_HTTP_LOOPBACK="1",  # loopback http for this test only
-        SSO_CACHE_TTL="1",
-        SSO_REFETCH_COOLDOWN="0.5",
-        SSO_MAX_STALE="60",
+        JWTMIDDLEWARE_JWKS_URL=issuer + JWKS_PATH,
+        JWTMIDDLEWARE_ISSUER=issuer,
+        JWTMIDDLEWARE_AUDIENCE=AUDIENCE,
+        JWTMIDDLEWARE_ALGORITHMS="ES256",
+        JWTMIDDLEWARE_EXEMPT_PATHS="/health",
+        JWTMIDDLEWARE_REALM="sso-demo",
+        JWTMIDDLEWARE_JWKS_ALLOW_HTTP_LOOPBACK="1",  # loopback http for this test only
+        JWTMIDDLEWARE_JWKS_CACHE_TTL="1",
+        JWTMIDDLEWARE_JWKS_REFETCH_COOLDOWN="0.5",
+        JWTMIDDLEWARE_JWKS_MAX_STALE="60",
     )
     auth_argv = uvicorn_argv("auth_service:create_app", auth_port, "--app-dir", str(SSO))
     a_argv = uvicorn_argv("app_a:create_app", a_port, "--app-dir", str(SSO))
