@@ -17,7 +17,6 @@ from tests.http.harness import NOW, ASGIClient, WSGIClient, expect_ok
 from tests.keys.jwks_server import Reply, jwks_reply, serve
 from tests.keys.material import jwks_of, signer
 
-
 MakeClient = Callable[..., ASGIClient | WSGIClient]
 
 
