@@ -13,7 +13,8 @@ Endpoints:
 - ``POST /auth/login`` ``{"username": "alice", "password": "alice-password"}``: the token pair
   as JSON, plus the access, refresh and CSRF cookies;
 - ``GET /api/me``: the caller (needs the ``profile`` scope: alice has it, bob does not);
-- ``POST /auth/refresh``: rotate the refresh token (cookie, or ``{"refresh_token": ...}``);
+- ``POST /auth/refresh``: rotate the refresh token: from the cookie (with ``X-CSRF-Token``)
+  the new tokens come back as cookies only; from ``{"refresh_token": ...}``, as JSON;
 - ``POST /auth/logout``, ``POST /auth/logout-all``, ``GET /auth/sessions``;
 - ``GET /health``: no token needed.
 """
@@ -119,7 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         user = authenticate(credentials.username, credentials.password)
         if user is None:
             return JSONResponse(
-                {"error": "invalid_credentials", "error_description": "Wrong name or password"},
+                {"error": "invalid_grant", "error_description": "Wrong name or password"},
                 status_code=401,
                 headers={"cache-control": "no-store"},
             )

@@ -11,7 +11,8 @@ Endpoints:
 - ``POST /auth/login`` ``{"username": "alice", "password": "alice-password"}``: the token pair
   as JSON, plus the access, refresh and CSRF cookies;
 - ``GET /api/me``: the caller (needs the ``profile`` scope: alice has it, bob does not);
-- ``POST /auth/refresh``: rotate the refresh token (cookie, or ``{"refresh_token": ...}``);
+- ``POST /auth/refresh``: rotate the refresh token: from the cookie (with ``X-CSRF-Token``)
+  the new tokens come back as cookies only; from ``{"refresh_token": ...}``, as JSON;
 - ``POST /auth/logout``, ``POST /auth/logout-all``, ``GET /auth/sessions``;
 - ``GET /health``: no token needed.
 

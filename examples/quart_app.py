@@ -12,7 +12,8 @@ Endpoints:
   as JSON, plus the access, refresh and CSRF cookies;
 - ``GET /api/me``: the caller (needs the ``profile`` scope: alice has it, bob does not);
 - ``WEBSOCKET /ws/me``: sends the caller's subject once (also needs ``profile``);
-- ``POST /auth/refresh``: rotate the refresh token (cookie, or ``{"refresh_token": ...}``);
+- ``POST /auth/refresh``: rotate the refresh token: from the cookie (with ``X-CSRF-Token``)
+  the new tokens come back as cookies only; from ``{"refresh_token": ...}``, as JSON;
 - ``POST /auth/logout``, ``POST /auth/logout-all``, ``GET /auth/sessions``;
 - ``GET /health``: no token needed.
 

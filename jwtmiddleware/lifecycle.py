@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from . import _json
 from .cookies import CookiePolicy
+from .csrf import CSRFGuard
 from .effects import Effect, Sleep, StoreCall
 from .errors import (
     ClaimCheckFailed,
@@ -199,9 +200,28 @@ class SessionFlows:
         self.emit(AuthEvent("login", subject, sid))
         return pair
 
-    def refresh(self, refresh_token: str, *, now: float) -> Flow:
-        """Rotate a refresh token: consume it and mint the next pair of the same session."""
+    def refresh(
+        self, refresh_token: str, *, now: float, from_cookie: bool = False, csrf: str | None = None
+    ) -> Flow:
+        """Rotate a refresh token: consume it and mint the next pair of the same session.
+
+        The token is verified first; nothing is read from it before. A token from the refresh
+        cookie (which browsers attach by themselves, also to requests other sites start) then
+        needs CSRF proof under ``CSRF_PROTECTION``, as cookie access tokens do: ``csrf`` (the
+        value echoed in ``X-CSRF-Token`` or the ``csrf_token`` form field) must equal the
+        token's ``csrf`` claim, compared in constant time before anything is consumed; a token
+        without that claim is refused. The ``Origin``/``Sec-Fetch-Site`` half of the proof
+        needs the request: :meth:`SessionEndpoints.refresh
+        <jwtmiddleware.endpoints.SessionEndpoints.refresh>` checks it.
+
+        :param from_cookie: whether the token came from the refresh cookie.
+        :param csrf: the CSRF value the request presented (``None``: none).
+        :raises TokenInvalid: a bad, expired, revoked or reused refresh token.
+        :raises CSRFError: a cookie token without matching CSRF proof (403).
+        """
         claims = self._refresh_verifier.verify(refresh_token, now).claims
+        if from_cookie and self.settings.csrf_protection:
+            CSRFGuard.check_token(claims, csrf)
         subject, sid, jti = claims["sub"], claims["sid"], claims["jti"]
         auth_time = claims.get("auth_time")
         if not isinstance(auth_time, int | float):

@@ -48,7 +48,9 @@ class SessionManager:
         self.store: Store = resolved
         self.settings = settings
         self.flows = SessionFlows(settings)
-        self._clock = clock
+        #: The clock (UNIX time) every operation reads ``now`` from.
+        self.clock = clock
+        self._clock = clock  # the name before ``clock`` was public
 
     # -- login, refresh, logout ------------------------------------------------------------------
 
@@ -65,7 +67,7 @@ class SessionManager:
         :param info: the device's user agent and IP, shown in the sessions list.
         :raises SessionLimitReached: under ``SESSION_LIMIT_POLICY = "deny_new"``.
         """
-        flow = self.flows.login(subject, now=self._clock(), claims=claims, info=info)
+        flow = self.flows.login(subject, now=self.clock(), claims=claims, info=info)
         pair: TokenPair = run_sync(flow, self.store)
         return pair
 
@@ -77,45 +79,58 @@ class SessionManager:
         info: RequestInfo | None = None,
     ) -> TokenPair:
         """Async :meth:`login`."""
-        flow = self.flows.login(subject, now=self._clock(), claims=claims, info=info)
+        flow = self.flows.login(subject, now=self.clock(), claims=claims, info=info)
         pair: TokenPair = await run_async(flow, self.store)
         return pair
 
-    def refresh(self, refresh_token: str) -> TokenPair:
+    def refresh(
+        self, refresh_token: str, *, from_cookie: bool = False, csrf: str | None = None
+    ) -> TokenPair:
         """Rotate a refresh token into a new pair (reuse of a rotated token revokes the session).
 
+        :param from_cookie: the token came from the refresh cookie: then ``csrf`` must equal
+            its ``csrf`` claim (under ``CSRF_PROTECTION``), checked after verification and
+            before the token is consumed. Adapters also check ``Origin``/``Sec-Fetch-Site``
+            (:class:`~jwtmiddleware.endpoints.SessionEndpoints` does both).
+        :param csrf: the value the request echoed in ``X-CSRF-Token`` or the form field.
         :raises TokenInvalid: for a bad, expired, revoked or reused refresh token.
+        :raises CSRFError: a cookie refresh token without matching CSRF proof.
         """
-        pair: TokenPair = run_sync(self.flows.refresh(refresh_token, now=self._clock()), self.store)
+        flow = self.flows.refresh(refresh_token, now=self.clock(), from_cookie=from_cookie,
+                                  csrf=csrf)  # fmt: skip
+        pair: TokenPair = run_sync(flow, self.store)
         return pair
 
-    async def arefresh(self, refresh_token: str) -> TokenPair:
+    async def arefresh(
+        self, refresh_token: str, *, from_cookie: bool = False, csrf: str | None = None
+    ) -> TokenPair:
         """Async :meth:`refresh`."""
-        flow = self.flows.refresh(refresh_token, now=self._clock())
+        flow = self.flows.refresh(refresh_token, now=self.clock(), from_cookie=from_cookie,
+                                  csrf=csrf)  # fmt: skip
         pair: TokenPair = await run_async(flow, self.store)
         return pair
 
     def logout(self, identity: Identity) -> tuple[str, ...]:
         """End the caller's session; returns ``Set-Cookie`` values that delete the cookies."""
-        cleared: tuple[str, ...] = run_sync(self.flows.logout(identity, now=self._clock()),
+        cleared: tuple[str, ...] = run_sync(self.flows.logout(identity, now=self.clock()),
                                             self.store)  # fmt: skip
         return cleared
 
     async def alogout(self, identity: Identity) -> tuple[str, ...]:
         """Async :meth:`logout`."""
-        flow = self.flows.logout(identity, now=self._clock())
+        flow = self.flows.logout(identity, now=self.clock())
         cleared: tuple[str, ...] = await run_async(flow, self.store)
         return cleared
 
     def logout_everywhere(self, subject: str, *, issuer: str | None = None) -> int:
         """Revoke every token and session of ``subject``; returns the sessions ended."""
-        flow = self.flows.logout_everywhere(subject, now=self._clock(), issuer=issuer)
+        flow = self.flows.logout_everywhere(subject, now=self.clock(), issuer=issuer)
         ended: int = run_sync(flow, self.store)
         return ended
 
     async def alogout_everywhere(self, subject: str, *, issuer: str | None = None) -> int:
         """Async :meth:`logout_everywhere`."""
-        flow = self.flows.logout_everywhere(subject, now=self._clock(), issuer=issuer)
+        flow = self.flows.logout_everywhere(subject, now=self.clock(), issuer=issuer)
         ended: int = await run_async(flow, self.store)
         return ended
 
@@ -123,37 +138,37 @@ class SessionManager:
         self, subject: str, purpose: str, resource: str, *, ttl: float | None = None
     ) -> IssuedToken:
         """A single-use token for ``purpose`` on the request path ``resource`` (download links)."""
-        return self.flows.issuer.one_time(subject, purpose, resource, now=self._clock(), ttl=ttl)
+        return self.flows.issuer.one_time(subject, purpose, resource, now=self.clock(), ttl=ttl)
 
     # -- device sessions and single revocations ---------------------------------------------------
 
     def sessions(self, subject: str) -> list[SessionInfo]:
         """The subject's live device sessions, oldest first."""
-        return self.store.list_sessions(subject, now=self._clock())
+        return self.store.list_sessions(subject, now=self.clock())
 
     async def asessions(self, subject: str) -> list[SessionInfo]:
         """Async :meth:`sessions`."""
-        return await self.store.alist_sessions(subject, now=self._clock())
+        return await self.store.alist_sessions(subject, now=self.clock())
 
     def revoke_session(self, session_id: str) -> bool:
         """Log out one device; true if the session was live."""
-        now = self._clock()
+        now = self.clock()
         return self.store.revoke_session(session_id, now=now, expires_at=now + self.flows.keep)
 
     async def arevoke_session(self, session_id: str) -> bool:
         """Async :meth:`revoke_session`."""
-        now = self._clock()
+        now = self.clock()
         return await self.store.arevoke_session(
             session_id, now=now, expires_at=now + self.flows.keep
         )
 
     def revoke_other_sessions(self, subject: str, keep_session_id: str | None) -> int:
         """Log out every other device of ``subject``; returns how many."""
-        return self.store.revoke_other_sessions(subject, keep_session_id, now=self._clock())
+        return self.store.revoke_other_sessions(subject, keep_session_id, now=self.clock())
 
     async def arevoke_other_sessions(self, subject: str, keep_session_id: str | None) -> int:
         """Async :meth:`revoke_other_sessions`."""
-        return await self.store.arevoke_other_sessions(subject, keep_session_id, now=self._clock())
+        return await self.store.arevoke_other_sessions(subject, keep_session_id, now=self.clock())
 
     def _until(self, expires_at: float | None, now: float) -> float:
         return now + self.flows.keep if expires_at is None else expires_at + self.settings.leeway
@@ -162,14 +177,14 @@ class SessionManager:
         self, token_id: str, *, issuer: str = "", expires_at: float | None = None
     ) -> None:
         """Revoke one token by ``jti`` (and ``iss``), kept until it would have expired."""
-        now = self._clock()
+        now = self.clock()
         self.store.revoke_token(issuer, token_id, expires_at=self._until(expires_at, now), now=now)
 
     async def arevoke_token(
         self, token_id: str, *, issuer: str = "", expires_at: float | None = None
     ) -> None:
         """Async :meth:`revoke_token`."""
-        now = self._clock()
+        now = self.clock()
         await self.store.arevoke_token(
             issuer, token_id, expires_at=self._until(expires_at, now), now=now
         )
@@ -190,11 +205,11 @@ class SessionManager:
 
     def purge(self) -> int:
         """Delete expired entries (SQLite, memory); returns how many."""
-        return self.store.purge(now=self._clock())
+        return self.store.purge(now=self.clock())
 
     async def apurge(self) -> int:
         """Async :meth:`purge`."""
-        return await self.store.apurge(now=self._clock())
+        return await self.store.apurge(now=self.clock())
 
     def close(self) -> None:
         """Close the store's connections."""

@@ -33,9 +33,14 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 
 from jwtmiddleware import ConfigurationError, Settings
-from jwtmiddleware._coerce import to_callable
-from jwtmiddleware._http import Responder, resolve_store
 from jwtmiddleware.flow import Authenticator
+from jwtmiddleware.integration import (
+    Responder,
+    SessionEndpoints,
+    parse_store_url,
+    resolve_store,
+    to_callable,
+)
 
 if TYPE_CHECKING:
     from jwtmiddleware.manager import SessionManager
@@ -144,8 +149,6 @@ def validate() -> None:
     """
     settings = read_settings()
     if isinstance(settings.store, str):
-        from jwtmiddleware.stores._url import parse_store_url
-
         try:
             parse_store_url(settings.store)
         except ConfigurationError as exc:
@@ -179,6 +182,7 @@ class Runtime:
             tuple(self.responder.vary.split(", ")) if (self.responder.vary) else ()
         )
         self._manager: SessionManager | None = None
+        self._endpoints: SessionEndpoints | None = None
 
     @property
     def manager(self) -> SessionManager:
@@ -192,6 +196,13 @@ class Runtime:
 
             self._manager = SessionManager(self.settings, self.store, clock=self.clock)
         return self._manager
+
+    @property
+    def endpoints(self) -> SessionEndpoints:
+        """The core's login, refresh, logout and sessions decisions over :attr:`manager`."""
+        if self._endpoints is None:
+            self._endpoints = SessionEndpoints(self.manager)
+        return self._endpoints
 
     def close(self) -> None:
         """Close the store if this runtime opened it."""

@@ -1,7 +1,8 @@
 """``JWTAuthenticationMiddleware``: the core's authentication flow as Django middleware.
 
 Sync and async capable: under WSGI (or a sync chain) it drives the flow with
-``_drive.run_sync``, under ASGI with ``_drive.run_async``; the decision is the core's, once.
+:func:`~jwtmiddleware.integration.run_sync`, under ASGI with
+:func:`~jwtmiddleware.integration.run_async`; the decision is the core's, once.
 It sets ``request.identity`` and ``request.user``, answers refusals itself (RFC 6750), and on
 the way out adds ``Vary`` and carries out a sliding refresh.
 
@@ -17,11 +18,10 @@ from typing import Any
 
 from asgiref.sync import async_to_sync, iscoroutinefunction, markcoroutinefunction, sync_to_async
 
-from jwtmiddleware._drive import run_async, run_sync
-from jwtmiddleware._http import as_auth_error
 from jwtmiddleware.errors import ClaimCheckFailed
 from jwtmiddleware.flow import AuthResult
 from jwtmiddleware.identity import Identity
+from jwtmiddleware.integration import as_auth_error, run_async, run_sync
 
 from ._http import DjangoRequestView, aform_reader, apply_refresh, form_reader, patch_vary
 from ._http import to_http_response as render

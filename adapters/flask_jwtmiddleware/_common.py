@@ -6,7 +6,8 @@
 - :class:`RefusalRouter` is the ``ERROR_HANDLER`` the adapters give the core middleware: it
   records the refusal in the request's :class:`Pending` slot and lets the middleware's own
   answer be discarded, so the refusal can be raised again inside the framework.
-- :mod:`._sessions` holds the helpers of the login, refresh and sessions responses.
+- :mod:`._sessions` renders the core's answers of the login, refresh, logout and sessions
+  endpoints (:class:`~jwtmiddleware.integration.SessionEndpoints`).
 """
 
 from __future__ import annotations

@@ -10,19 +10,21 @@ from weakref import WeakKeyDictionary
 
 from flask import current_app, has_app_context, jsonify, request
 
-from jwtmiddleware.csrf import CSRFGuard
 from jwtmiddleware.errors import (
     AuthenticationError,
     ConfigurationError,
     StoreUnavailable,
-    TokenInvalid,
     TokenMissing,
 )
 from jwtmiddleware.flow import EXEMPT
 from jwtmiddleware.identity import Identity
-from jwtmiddleware.lifecycle import RequestInfo
+from jwtmiddleware.integration import (
+    MAX_REFRESH_BODY,
+    ResponsePlan,
+    SessionEndpoints,
+    WSGIRequestView,
+)
 from jwtmiddleware.manager import SessionManager
-from jwtmiddleware.sources import WSGIRequestView
 from jwtmiddleware.wsgi import JWTWSGIMiddleware
 
 from ._common import (
@@ -32,16 +34,7 @@ from ._common import (
     RefusalRouter,
     settings_from_config,
 )
-from ._sessions import (
-    FORM,
-    NO_STORE,
-    REFRESH_FIELD,
-    body_refresh_token,
-    check_refresh_csrf,
-    pick_refresh_token,
-    session_items,
-    token_body,
-)
+from ._sessions import render_plan
 from ._views import get_identity
 from ._wsgi import RefusalRoutingMiddleware
 from .errors import JWTHTTPException, exception_for
@@ -49,7 +42,6 @@ from .errors import JWTHTTPException, exception_for
 if TYPE_CHECKING:
     from flask import Flask, Response
 
-    from jwtmiddleware.lifecycle import TokenPair
     from jwtmiddleware.settings import Settings
     from jwtmiddleware.stores.base import SessionInfo, Store
 
@@ -76,7 +68,8 @@ class AppState:
         store = middleware.store
         #: Sessions and revocation, over the middleware's own store; ``None`` without ``STORE``.
         self.manager = SessionManager(settings, store, clock=clock) if store is not None else None
-        self.csrf = CSRFGuard(settings)
+        #: The session endpoints' decisions (login, refresh, logout, sessions) over ``manager``.
+        self.endpoints = SessionEndpoints(self.manager) if self.manager is not None else None
         self._warned: set[str] = set()
 
     def exception_for(
@@ -95,6 +88,17 @@ class AppState:
             )
             raise error
         return self.manager
+
+    def require_endpoints(self) -> SessionEndpoints:
+        """The session endpoints, or a clear error when no ``STORE`` is configured."""
+        self.require_manager()
+        assert self.endpoints is not None
+        return self.endpoints
+
+    def render(self, plan: ResponsePlan) -> Response:
+        """The Flask response for a session endpoint's plan (refusals are raised)."""
+        return render_plan(plan, realm=self.settings.realm, jsonify=jsonify,
+                           response_class=current_app.response_class)  # fmt: skip
 
     def raise_deferred(self) -> None:
         """``before_request`` hook: raise the refusal the middleware recorded, if any."""
@@ -205,75 +209,57 @@ class JWTAuth:
         tokens_in_body: bool = True,
     ) -> Response:
         """Start a device session for ``subject`` (after your password check) and answer with
-        its tokens: a JSON body (``access_token``, ``refresh_token``, ``csrf_token``, ...,
-        plus ``body``'s members), the three cookies and ``Cache-Control: no-store``.
+        its tokens: a JSON body (``access_token``, ``refresh_token``, ``token_type``,
+        ``expires_in``, ``csrf_token``, plus ``body``'s members), the access, refresh and CSRF
+        cookies, and ``Cache-Control: no-store``.
 
         :param claims: application claims for the tokens (``scope``, roles, tenant, ...).
-        :param tokens_in_body: ``False`` keeps the tokens in their ``HttpOnly`` cookies only.
+        :param tokens_in_body: ``False`` keeps the tokens in their ``HttpOnly`` cookies only
+            (browser-only apps); the default serves API clients too.
         """
         state = self.state_for()
-        manager = state.require_manager()
-        info = RequestInfo(request.headers.get("User-Agent", ""), request.remote_addr or "")
-        try:
-            pair = manager.login(subject, claims=claims, info=info)
-        except (AuthenticationError, StoreUnavailable) as exc:
-            raise state.exception_for(exc) from exc
-        return _pair_response(pair, state, body, tokens_in_body)
+        plan = state.require_endpoints().login(
+            WSGIRequestView(request.environ), subject, claims=claims, extra=body,
+            tokens_in_body=tokens_in_body,
+        )  # fmt: skip
+        return state.render(plan)
 
     def refresh_response(
-        self, body: Mapping[str, Any] | None = None, *, tokens_in_body: bool = True
+        self, body: Mapping[str, Any] | None = None, *, tokens_in_body: bool | None = None
     ) -> Response:
-        """Rotate the refresh token of this request into a new pair (same body and cookies as
-        :meth:`login_response`). The token comes from the refresh cookie (then CSRF proof is
-        required, as for cookie access tokens) or the body's ``refresh_token`` (JSON or form).
+        """Rotate the refresh token of this request into a new pair of the same session.
+
+        The token comes from the refresh cookie (then CSRF proof is required, as for cookie
+        access tokens, whatever the method) or the body's ``refresh_token`` (JSON or form).
         A refused refresh from the cookie also deletes the cookies. Serve it on an exempt path
-        (``REFRESH_COOKIE_PATH``): the access token may have expired by then."""
+        (``REFRESH_COOKIE_PATH``): the access token may have expired by then.
+
+        :param tokens_in_body: ``None`` (the default): a refresh made with the cookie answers
+            with the new cookies only (the body keeps ``token_type``, ``expires_in`` and
+            ``csrf_token``); one made with the token in the body gets the tokens in the body.
+        """
         state = self.state_for()
-        manager = state.require_manager()
-        cookies = manager.flows.cookies
-        source = ""
-        try:
-            form = request.form.getlist(REFRESH_FIELD) if request.mimetype == FORM else []
-            from_body = body_refresh_token(request.get_json(silent=True), form)
-            token, source = pick_refresh_token(request.cookies.getlist(cookies.refresh_name),
-                                               from_body)  # fmt: skip
-            if source == "cookie":
-                presented = request.headers.get(state.csrf.header)
-                if presented is None and request.mimetype == FORM:
-                    presented = request.form.get(state.csrf.field)
-                check_refresh_csrf(state.csrf, WSGIRequestView(request.environ), token, presented)
-            pair = manager.refresh(token)
-        except TokenInvalid as exc:
-            clear = cookies.clear() if source == "cookie" else ()
-            raise state.exception_for(exc, set_cookies=clear) from exc
-        except (AuthenticationError, StoreUnavailable) as exc:
-            raise state.exception_for(exc) from exc
-        return _pair_response(pair, state, body, tokens_in_body)
+        endpoints = state.require_endpoints()
+        view = WSGIRequestView(request.environ)
+        data = b""
+        if endpoints.wants_body(view):
+            if request.content_length is None:  # chunked: read no more than the limit
+                data = request.stream.read(MAX_REFRESH_BODY + 1)
+            else:
+                data = request.get_data(cache=True)
+        plan = endpoints.refresh(view, data, extra=body, tokens_in_body=tokens_in_body)
+        return state.render(plan)
 
     def logout_response(self) -> Response:
         """End the caller's session and revoke its token: 204, cookies deleted."""
         state = self.state_for()
-        manager = state.require_manager()
-        identity = _authenticated(state)
-        try:
-            cleared = manager.logout(identity)
-        except StoreUnavailable as exc:
-            raise state.exception_for(exc) from exc
-        response = current_app.response_class(status=204)
-        return _no_store(response, cleared)
+        return state.render(state.require_endpoints().logout(get_identity()))
 
     def logout_everywhere_response(self) -> Response:
         """Revoke every token and session of the caller's subject: 200
         ``{"sessions_ended": n}``, cookies deleted."""
         state = self.state_for()
-        manager = state.require_manager()
-        identity = _authenticated(state)
-        try:
-            ended = manager.logout_everywhere(identity.subject or "", issuer=identity.issuer)
-        except StoreUnavailable as exc:
-            raise state.exception_for(exc) from exc
-        response = jsonify({"sessions_ended": ended})
-        return _no_store(response, manager.flows.cookies.clear())
+        return state.render(state.require_endpoints().logout_everywhere(get_identity()))
 
     def sessions(self) -> list[SessionInfo]:
         """The caller's live device sessions, oldest first."""
@@ -288,9 +274,8 @@ class JWTAuth:
     def sessions_response(self) -> Response:
         """200 ``{"sessions": [...]}``: each live session's id, times, user agent and IP, and
         whether it is the caller's own (``current``)."""
-        listed = self.sessions()
-        items = session_items(listed, get_identity().session_id)
-        return _no_store(jsonify({"sessions": items}), ())
+        state = self.state_for()
+        return state.render(state.require_endpoints().sessions(get_identity()))
 
 
 def _authenticated(state: AppState) -> Identity:
@@ -298,18 +283,3 @@ def _authenticated(state: AppState) -> Identity:
     if not isinstance(identity, Identity) or identity.subject is None:
         raise state.exception_for(TokenMissing("this endpoint needs a token with a subject"))
     return identity
-
-
-def _no_store(response: Response, set_cookies: tuple[str, ...]) -> Response:
-    for value in set_cookies:
-        response.headers.add("Set-Cookie", value)
-    for name, value in NO_STORE:
-        response.headers[name] = value
-    return response
-
-
-def _pair_response(
-    pair: TokenPair, state: AppState, body: Mapping[str, Any] | None, tokens_in_body: bool
-) -> Response:
-    data = token_body(pair, state.clock(), body, tokens_in_body=tokens_in_body)
-    return _no_store(jsonify(data), pair.set_cookies)

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from flask import current_app, request
 from werkzeug.local import LocalProxy
 
-from jwtmiddleware._http import IDENTITY_KEY
 from jwtmiddleware.identity import ANONYMOUS
+from jwtmiddleware.integration import IDENTITY_KEY
 
 from ._common import EXTENSION_KEY, ViewRule
 

@@ -11,8 +11,8 @@ from quart import current_app, has_request_context, has_websocket_context, reque
 from werkzeug.local import LocalProxy
 
 from flask_jwtmiddleware._common import EXTENSION_KEY, PENDING_KEY, Pending, ViewRule
-from jwtmiddleware._http import IDENTITY_KEY
 from jwtmiddleware.identity import ANONYMOUS
+from jwtmiddleware.integration import IDENTITY_KEY
 
 if TYPE_CHECKING:
     from quart import Quart

@@ -18,11 +18,15 @@ from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
 
 from jwtmiddleware import AuthenticationError, ConfigurationError, JWTMiddleware, StoreUnavailable
-from jwtmiddleware._http import Responder, resolve_store
-from jwtmiddleware.csrf import CSRFGuard
 from jwtmiddleware.flow import EXEMPT, PathRules
+from jwtmiddleware.integration import (
+    ASGIRequestView,
+    Responder,
+    SessionEndpoints,
+    resolve_store,
+)
 from jwtmiddleware.manager import SessionManager
-from jwtmiddleware.sources import ASGIRequestView, TokenSources
+from jwtmiddleware.sources import TokenSources
 
 from . import _sessions
 from ._middleware import JWTAuthMiddleware
@@ -78,10 +82,9 @@ class JWTAuth:
         self._manager = (
             SessionManager(self.settings, self.store, clock=clock) if self.store else None
         )
+        self._endpoints = SessionEndpoints(self._manager) if self._manager else None
         self._responder = Responder(self.settings, TokenSources(self.settings))
         self._rules = PathRules(self.settings)
-        #: The CSRF rules, applied by :meth:`refresh_response` to refresh cookies.
-        self.csrf_guard = CSRFGuard(self.settings)
         self._warned: set[str] = set()
 
     def __repr__(self) -> str:
@@ -94,12 +97,19 @@ class JWTAuth:
         :raises ConfigurationError: when no ``STORE`` is configured.
         """
         if self._manager is None:
-            raise ConfigurationError(
-                "STORE",
-                "login, refresh, logout and sessions need a session store: set STORE "
-                "(JWTMIDDLEWARE_STORE=sqlite:///sessions.db, or Settings(store=...))",
-            )
+            raise _no_store()
         return self._manager
+
+    @property
+    def endpoints(self) -> SessionEndpoints:
+        """The decisions behind the ``*_response`` helpers, as plain data
+        (:class:`~jwtmiddleware.integration.ResponsePlan`).
+
+        :raises ConfigurationError: when no ``STORE`` is configured.
+        """
+        if self._endpoints is None:
+            raise _no_store()
+        return self._endpoints
 
     # -- wiring ----------------------------------------------------------------------------------
 
@@ -169,19 +179,43 @@ class JWTAuth:
     # -- sessions --------------------------------------------------------------------------------
 
     async def login_response(
-        self, request: Request, subject: str, claims: Mapping[str, Any] | None = None
+        self,
+        request: Request,
+        subject: str,
+        claims: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
+        *,
+        tokens_in_body: bool = True,
     ) -> Response:
         """After the app checked the user's password: start a device session and answer
         200 with the token pair as JSON plus the access, refresh and CSRF cookies.
 
         :param claims: application claims for the tokens (``scope``, roles, tenant, ...).
+        :param body: extra members for the JSON body.
+        :param tokens_in_body: ``False`` keeps the tokens in their ``HttpOnly`` cookies only
+            (browser-only apps); the default serves API clients too.
         """
-        return await _sessions.login_response(self, request, subject, claims)
+        return await _sessions.login_response(self, request, subject, claims, body,
+                                              tokens_in_body=tokens_in_body)  # fmt: skip
 
-    async def refresh_response(self, request: Request) -> Response:
-        """Rotate the refresh token (refresh cookie, or ``refresh_token`` in a JSON or form
-        body) into a new pair: 200 like :meth:`login_response`, or 401 with cleared cookies."""
-        return await _sessions.refresh_response(self, request)
+    async def refresh_response(
+        self,
+        request: Request,
+        body: Mapping[str, Any] | None = None,
+        *,
+        tokens_in_body: bool | None = None,
+    ) -> Response:
+        """Rotate the refresh token (refresh cookie with CSRF proof, or ``refresh_token`` in
+        a JSON or form body) into a new pair: 200 with the new cookies, or the refusal (a dead
+        refresh cookie is also deleted).
+
+        :param body: extra members for the JSON body.
+        :param tokens_in_body: ``None`` (the default): a refresh made with the cookie answers
+            with the new cookies only (the body keeps ``token_type``, ``expires_in`` and
+            ``csrf_token``); one made with the token in the body gets the tokens in the body.
+        """
+        return await _sessions.refresh_response(self, request, body,
+                                                tokens_in_body=tokens_in_body)  # fmt: skip
 
     async def logout_response(self, request: Request) -> Response:
         """End the caller's session: 204, cookies cleared; the token stops working."""
@@ -198,3 +232,11 @@ class JWTAuth:
     async def sessions_response(self, request: Request) -> Response:
         """200 ``{"sessions": [...]}`` with ``current`` marking the caller's own session."""
         return await _sessions.sessions_response(self, request)
+
+
+def _no_store() -> ConfigurationError:
+    return ConfigurationError(
+        "STORE",
+        "login, refresh, logout and sessions need a session store: set STORE "
+        "(JWTMIDDLEWARE_STORE=sqlite:///sessions.db, or Settings(store=...))",
+    )

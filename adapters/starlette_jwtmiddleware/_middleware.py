@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from jwtmiddleware import JWTMiddleware
-from jwtmiddleware._http import IDENTITY_KEY
 from jwtmiddleware.identity import AnonymousIdentity, Identity
+from jwtmiddleware.integration import IDENTITY_KEY
 
 if TYPE_CHECKING:
     from starlette.requests import HTTPConnection

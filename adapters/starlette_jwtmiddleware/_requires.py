@@ -36,8 +36,8 @@ from jwtmiddleware import (
     StoreUnavailable,
     TokenMissing,
 )
-from jwtmiddleware._coerce import to_callables
 from jwtmiddleware.claims import run_checks
+from jwtmiddleware.integration import to_callables
 from jwtmiddleware.responses import ErrorResponse, render_error, render_store_unavailable
 
 from ._middleware import AUTH_KEY, current_identity

@@ -191,6 +191,7 @@ def test_cookie_flow_login_call_refresh_logout_reuse(http: httpx.Client) -> None
     )
     assert refreshed.status_code == 200, refreshed.text
     assert refreshed.headers["cache-control"] == "no-store"
+    assert set(refreshed.json()) == {"token_type", "expires_in", "csrf_token"}  # cookies only
     jar.update({name: cookie_pair(value) for name, value in set_cookies(refreshed).items()})
     assert jar[ACCESS] != f"{ACCESS}={first.json()['access_token']}"
     assert send(http, "GET", "/api/me", headers={"Cookie": jar[ACCESS]}).status_code == 200

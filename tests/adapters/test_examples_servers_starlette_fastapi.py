@@ -100,7 +100,7 @@ def test_health_needs_no_token(http: httpx.Client) -> None:
 def test_wrong_password(http: httpx.Client) -> None:
     response = send(http, "POST", "/auth/login", json={**ALICE, "password": "guess"})
     assert response.status_code == 401
-    assert response.json()["error"] == "invalid_credentials"
+    assert response.json()["error"] == "invalid_grant"
 
 
 def test_login_answer_and_cookies(http: httpx.Client) -> None:
@@ -157,6 +157,7 @@ def test_cookie_flow_login_call_refresh_logout_reuse(http: httpx.Client) -> None
                      headers={"Cookie": refresh_cookies, "X-CSRF-Token": csrf_token})  # fmt: skip
     assert refreshed.status_code == 200, refreshed.text
     assert refreshed.headers["cache-control"] == "no-store"
+    assert set(refreshed.json()) == {"token_type", "expires_in", "csrf_token"}  # cookies only
     jar.update({name: cookie_pair(value) for name, value in set_cookies(refreshed).items()})
     assert jar[ACCESS] != f"{ACCESS}={first.json()['access_token']}"
     assert send(http, "GET", "/api/me", headers={"Cookie": jar[ACCESS]}).status_code == 200

@@ -395,9 +395,11 @@ def test_cookie_flow_login_call_refresh_logout(auth: JWTAuth) -> None:
         assert len(refreshed.headers.get_list("set-cookie")) == 3
         assert browser.get("/api/me").status_code == 200
         assert browser.post("/auth/logout").status_code == 403  # no CSRF proof
+        old = browser.cookies.get("__Host-access_token")
+        assert old is not None
+        assert "access_token" not in refreshed.json()  # a cookie refresh: cookies only
         assert browser.post("/auth/logout", headers=csrf).status_code == 204
         assert not browser.cookies
-        old = refreshed.json()["access_token"]
         assert browser.get("/api/me", headers=bearer(old)).status_code == 401
 
 

@@ -627,6 +627,8 @@ def test_cookie_flow(app: Flask, client: FlaskClient) -> None:
     )
     assert refreshed.status_code == 200, refreshed.data
     assert refreshed.headers["Cache-Control"] == "no-store"
+    # A cookie refresh answers with cookies only: no token in reach of the page's scripts.
+    assert set(js(refreshed)) == {"token_type", "expires_in", "csrf_token"}
     check_login_cookies(jar.update(refreshed.headers.getlist("Set-Cookie")), max_age_access=900)
     assert jar.value(REFRESH) != old_refresh
     assert client.get("/api/me", headers={"Cookie": jar.header("/api/me")}).status_code == 200
@@ -683,7 +685,8 @@ def test_sessions_and_logout_everywhere(client: FlaskClient) -> None:
     assert listed.headers["Cache-Control"] == "no-store"
     sessions = js(listed)["sessions"]
     assert [s["user_agent"] for s in sessions] == ["pytest-device", "pytest-device"]
-    # Both sessions started at the same (frozen) second: their order is not defined.
+    # Both sessions started at the same (frozen) second: they are listed by session id.
+    assert [s["session_id"] for s in sessions] == sorted(s["session_id"] for s in sessions)
     current = [s["session_id"] for s in sessions if s["current"]]
     assert current == [jwt.decode(first, options={"verify_signature": False})["sid"]]
     assert set(sessions[0]) == {

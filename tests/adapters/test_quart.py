@@ -405,6 +405,7 @@ async def test_cookie_flow(client: QuartClient) -> None:
         "/auth/refresh", headers={"Cookie": jar.header("/auth/refresh"), **proof}
     )
     assert refreshed.status_code == 200
+    assert set(await js(refreshed)) == {"token_type", "expires_in", "csrf_token"}
     check_login_cookies(jar.update(refreshed.headers.getlist("Set-Cookie")), max_age_access=900)
     assert jar.value(REFRESH) != old_refresh
     out = await client.post("/auth/logout", headers={"Cookie": jar.header("/auth/logout"), **proof})

@@ -494,9 +494,15 @@ def test_cookie_flow_login_call_refresh_logout(browser: TestClient) -> None:
     assert browser.post("/auth/refresh").status_code == 403
     refreshed = browser.post("/auth/refresh", headers=csrf)
     assert refreshed.status_code == 200, refreshed.text
-    new = refreshed.json()
-    assert new["access_token"] != pair["access_token"]
-    assert new["csrf_token"] == pair["csrf_token"]
+    # A cookie refresh answers with cookies only: no token in reach of the page's scripts.
+    assert set(refreshed.json()) == {"token_type", "expires_in", "csrf_token"}
+    assert refreshed.json()["csrf_token"] == pair["csrf_token"]
+    new = {
+        "access_token": browser.cookies.get("__Host-access_token"),
+        "refresh_token": browser.cookies.get("__Secure-refresh_token", path="/auth/refresh"),
+    }
+    assert new["access_token"] not in (None, pair["access_token"])
+    assert new["refresh_token"] not in (None, pair["refresh_token"])
     assert browser.get("/api/me").status_code == 200
 
     refused = browser.post("/auth/logout")
@@ -529,7 +535,11 @@ def test_cookies_passed_by_hand_over_http(client: TestClient, settings: Settings
         "Cookie": f"{jar['__Secure-refresh_token']}; {jar['__Host-csrf_token']}",
         "X-CSRF-Token": jar["__Host-csrf_token"].split("=", 1)[1]})  # fmt: skip
     assert refresh.status_code == 200
-    assert refresh.json()["access_token"] != access.split("=", 1)[1]
+    renewed = {
+        c.split("=", 1)[0]: c.split(";", 1)[0] for c in refresh.headers.get_list("set-cookie")
+    }
+    assert renewed["__Host-access_token"] != access
+    assert "access_token" not in refresh.json()
 
 
 def test_bearer_flow_login_call_refresh_logout(client: TestClient) -> None:

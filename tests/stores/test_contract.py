@@ -233,6 +233,15 @@ async def test_session_create_get_list(api: Api) -> None:
         assert DAY - 11 <= api.ttl(api.keys.session("s3")) <= DAY - 10
 
 
+async def test_sessions_created_in_the_same_instant_list_in_session_id_order(api: Api) -> None:
+    now = time.time()
+    for sid in ("s-b", "s-c", "s-a"):
+        await api.create_session(session(sid, "alice", now), now=now)
+    listed = await api.list_sessions("alice", now=now)
+    assert [s.session_id for s in listed] == ["s-a", "s-b", "s-c"]  # stable: same every time
+    assert await api.list_sessions("alice", now=now) == listed
+
+
 async def test_touch_session_is_throttled(api: Api) -> None:
     now = time.time()
     await api.create_session(session("s1", "alice", now), now=now)

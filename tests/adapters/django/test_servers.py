@@ -152,6 +152,7 @@ def test_cookie_session_over_http(server: RunningServer) -> None:
                       headers={**refresh_cookie, "X-CSRF-Token": csrf})  # fmt: skip
     assert refreshed.status_code == 200, refreshed.text
     assert refreshed.json()["csrf_token"] == csrf
+    assert "access_token" not in refreshed.json()  # a cookie refresh: cookies only
     renewed = {name: c["value"] for name, c in _set_cookies(refreshed).items()}
     assert set(renewed) == {ACCESS, REFRESH, CSRF}
     new_access = {ACCESS: renewed[ACCESS]}
