@@ -1,124 +1,82 @@
 """The demo's API for scripts and for its own pages: log in, refresh, log out, device sessions.
 
+Login, refresh, logout, logout everywhere and the sessions list are the core's
+:class:`~jwtmiddleware.endpoints.SessionEndpoints`, the same answers every framework adapter
+gives, rendered by :func:`~jwtmiddleware.demo.web.plan_response`; the demo adds its password
+check, "log out all others" and "log out this one".
+
 ``/auth/login`` and ``/auth/refresh`` are exempt from the middleware (the caller has no valid
-access token yet), so they check their own proof: both refuse requests that say they come
-from another site, login accepts only JSON (which a cross-site form cannot send), and a
-refresh token taken from the cookie must come with the ``X-CSRF-Token`` it was issued with.
-Everything else is authenticated by :class:`~jwtmiddleware.JWTMiddleware`, which also checks
-CSRF proof for unsafe requests carrying the access-token cookie.
+access token yet), so they check their own proof: login refuses requests that say they come
+from another site and accepts only JSON (which a cross-site form cannot send); a refresh
+token taken from the cookie needs the same proof plus the ``X-CSRF-Token`` it was issued
+with, and is answered with cookies only (page scripts never see a token). Everything else is
+authenticated by :class:`~jwtmiddleware.JWTMiddleware`, which also checks CSRF proof for
+unsafe requests carrying the access-token cookie.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import anyio.to_thread
 from starlette.routing import Route
 
-from ..errors import TokenExpired, TokenInvalid, TokenRevoked
-from ..lifecycle import RequestInfo
-from ..sources import ASGIRequestView
+from ..integration import IDENTITY_KEY, MAX_REFRESH_BODY, ASGIRequestView
 from .users import MAX_NAME, MAX_PASSWORD
-from .web import DemoError, identity_of, json_response, read_json, state_of, string_field
+from .web import (
+    DemoError,
+    identity_of,
+    json_response,
+    plan_response,
+    read_body,
+    read_json,
+    state_of,
+    string_field,
+)
 
 if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import Response
 
-    from ..lifecycle import TokenPair
-    from ..stores.base import SessionInfo
-    from .state import DemoState
-
 __all__ = ["routes"]
 
 #: Application claims of the demo's tokens.
 LOGIN_SCOPE = "profile sessions"
-_MAX_TOKEN_FIELD = 16 * 1024
-
-
-def _check_origin(state: DemoState, request: Request) -> None:
-    state.csrf.check_origin(ASGIRequestView(request.scope))
-
-
-def _token_body(state: DemoState, pair: TokenPair) -> dict[str, Any]:
-    now = state.clock()
-    return {
-        **pair.body(now),
-        "session_id": pair.session_id,
-        "expires_at": int(pair.access_expires_at),
-    }
 
 
 async def login(request: Request) -> Response:
     """``POST /auth/login`` ``{"username": ..., "password": ...}``: a token pair, in the body
-    for scripts and in cookies for browsers."""
-    state = state_of(request)
-    _check_origin(state, request)
+    for scripts and in cookies for browsers; 401 ``invalid_grant`` for a wrong password."""
+    state, view = state_of(request), ASGIRequestView(request.scope)
+    state.csrf.check_origin(view)
     data = await read_json(request)
     username = string_field(data, "username", limit=MAX_NAME)
     password = string_field(data, "password", limit=MAX_PASSWORD)
     # scrypt takes tens of milliseconds: keep it off the event loop.
     if not await anyio.to_thread.run_sync(state.config.users.check, username, password):
-        raise DemoError(401, "invalid_credentials", "Wrong user name or password")
-    info = RequestInfo(
-        user_agent=request.headers.get("user-agent", ""),
-        ip=request.client.host if request.client else "",
-    )
+        raise DemoError(401, "invalid_grant", "Wrong user name or password")
     claims = {"scope": LOGIN_SCOPE, "name": username}
-    pair = await state.manager.alogin(username, claims=claims, info=info)
-    return json_response(_token_body(state, pair), cookies=pair.set_cookies)
-
-
-async def _refresh_token_of(state: DemoState, request: Request) -> tuple[str, bool]:
-    """The presented refresh token and whether it came from the cookie."""
-    cookie = request.cookies.get(state.cookies.refresh_name)
-    has_body = request.headers.get("content-length", "0") != "0" or (
-        "transfer-encoding" in request.headers
-    )
-    if has_body:
-        data = await read_json(request)
-        if "refresh_token" in data:
-            if cookie:
-                raise DemoError(400, "invalid_request", "Send the refresh token in the body or "
-                                "the cookie, not both")  # fmt: skip
-            return string_field(data, "refresh_token", limit=_MAX_TOKEN_FIELD), False
-    if not cookie:
-        raise DemoError(401, "invalid_grant", "No refresh token")
-    return cookie, True
+    return plan_response(state, await state.endpoints.alogin(view, username, claims=claims))
 
 
 async def refresh(request: Request) -> Response:
-    """``POST /auth/refresh``: rotate the refresh token (cookie, or ``refresh_token`` in a JSON
-    body) into a new pair. A failure clears the cookies."""
-    state = state_of(request)
-    token, from_cookie = await _refresh_token_of(state, request)
-    try:
-        if from_cookie:
-            _check_origin(state, request)
-            claims = state.refresh_verifier.verify(token, state.clock()).claims
-            state.csrf.check_token(claims, request.headers.get(state.csrf.header))
-        pair = await state.manager.arefresh(token)
-    except TokenInvalid as exc:
-        # "why" tells the pages which notice the login page shows.
-        why = ("revoked" if isinstance(exc, TokenRevoked)
-               else "expired" if isinstance(exc, TokenExpired) else "invalid")  # fmt: skip
-        body = {"error": "invalid_grant", "error_description": exc.description, "why": why}
-        return json_response(body, 401, cookies=state.cookies.clear() if from_cookie else ())
-    return json_response(_token_body(state, pair), cookies=pair.set_cookies)
+    """``POST /auth/refresh``: rotate the refresh token (the cookie, or ``refresh_token`` in a
+    JSON or form body) into a new pair. A refused cookie with a dead token is deleted."""
+    state, view = state_of(request), ASGIRequestView(request.scope)
+    body = await read_body(request, MAX_REFRESH_BODY) if state.endpoints.wants_body(view) else b""
+    return plan_response(state, await state.endpoints.arefresh(view, body))
 
 
 async def logout(request: Request) -> Response:
-    """``POST /auth/logout``: end this device's session and delete the cookies."""
-    state, identity = state_of(request), identity_of(request)
-    cleared = await state.manager.alogout(identity)
-    return json_response({"logged_out": True}, cookies=cleared)
+    """``POST /auth/logout``: end this device's session: 204, the cookies deleted."""
+    state = state_of(request)
+    return plan_response(state, await state.endpoints.alogout(request.scope.get(IDENTITY_KEY)))
 
 
 async def logout_all(request: Request) -> Response:
     """``POST /auth/logout-all``: revoke every token and session of the caller."""
-    state, identity = state_of(request), identity_of(request)
-    ended = await state.manager.alogout_everywhere(identity.subject or "")
-    return json_response({"sessions_ended": ended}, cookies=state.cookies.clear())
+    state, caller = state_of(request), request.scope.get(IDENTITY_KEY)
+    return plan_response(state, await state.endpoints.alogout_everywhere(caller))
 
 
 async def logout_others(request: Request) -> Response:
@@ -131,24 +89,10 @@ async def logout_others(request: Request) -> Response:
     return json_response({"sessions_ended": ended})
 
 
-def session_json(session: SessionInfo, current: str | None) -> dict[str, Any]:
-    """One device session as the API and the Sessions page show it."""
-    return {
-        "session_id": session.session_id,
-        "user_agent": session.user_agent,
-        "ip": session.ip,
-        "created_at": session.created_at,
-        "last_seen": session.last_seen,
-        "expires_at": session.expires_at,
-        "current": session.session_id == current,
-    }
-
-
 async def sessions(request: Request) -> Response:
     """``GET /auth/sessions``: the caller's live device sessions, oldest first."""
-    state, identity = state_of(request), identity_of(request)
-    live = await state.manager.asessions(identity.subject or "")
-    return json_response({"sessions": [session_json(s, identity.session_id) for s in live]})
+    state = state_of(request)
+    return plan_response(state, await state.endpoints.asessions(request.scope.get(IDENTITY_KEY)))
 
 
 async def delete_session(request: Request) -> Response:

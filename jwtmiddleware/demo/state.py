@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 
 from ..cookies import CookiePolicy
 from ..csrf import CSRFGuard
+from ..endpoints import SessionEndpoints
 from ..errors import ConfigurationError
-from ..issuer import REFRESH_TOKEN_TYPE, Issuer
+from ..issuer import Issuer
 from ..manager import SessionManager
 from ..settings import Settings
 from ..stores.base import Store
@@ -32,11 +33,11 @@ class DemoState:
     #: Returns the current UNIX time (tests pass a frozen clock).
     clock: Callable[[], float] = time.time
     manager: SessionManager = field(init=False)
+    #: Login, refresh, logout, logout everywhere and the sessions list, as every adapter
+    #: serves them.
+    endpoints: SessionEndpoints = field(init=False)
     cookies: CookiePolicy = field(init=False)
     csrf: CSRFGuard = field(init=False)
-    #: Verifies refresh tokens before the refresh endpoint consumes one, to check its CSRF
-    #: claim first (the lifecycle flow verifies again).
-    refresh_verifier: Verifier = field(init=False)
     #: What the middleware verifies access tokens with (for the token lab).
     verifier: Verifier = field(init=False)
     lab_issuers: tuple[Issuer, Issuer, Issuer] = field(init=False)
@@ -47,16 +48,10 @@ class DemoState:
         settings = self.config.settings
         self.manager = SessionManager(settings, self.store, clock=self.clock)
         self.store = self.manager.store
-        self.cookies = CookiePolicy(settings)
+        self.endpoints = SessionEndpoints(self.manager)
+        self.cookies = self.manager.flows.cookies
         self.csrf = CSRFGuard(settings)
         self.verifier = Verifier(settings)
-        self.refresh_verifier = Verifier(
-            settings.replace(
-                token_type=REFRESH_TOKEN_TYPE,
-                max_token_lifetime=max(settings.refresh_token_ttl, settings.access_token_ttl),
-                required_claims=("exp", "sub", "jti", "sid"),
-            )
-        )
         if settings.keyset.signing_key() is None:
             raise ConfigurationError("KEYS", "the demo mints tokens: give it a private key")
         #: Issuers for the token lab's samples: ours, a stranger's key, another issuer.

@@ -1,7 +1,9 @@
-"""What every demo endpoint shares: its state, JSON answers, bounded JSON bodies, errors.
+"""What every demo endpoint shares: its state, JSON answers, bounded bodies, errors.
 
 Every refusal is a JSON body ``{"error": ..., "error_description": ...}`` with a 4xx status
-(the middleware's shape), raised as :class:`DemoError` and rendered by :func:`error_handlers`.
+(the middleware's shape): the demo's own raised as :class:`DemoError` and rendered by
+:func:`error_handlers`, the core's rendered by :func:`refusal` as the middleware renders them.
+:func:`plan_response` turns the shared session endpoints' plans into Starlette responses.
 """
 
 from __future__ import annotations
@@ -13,12 +15,22 @@ from typing import TYPE_CHECKING, Any, cast
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from ..errors import AuthenticationError, StoreUnavailable
+from ..errors import (
+    AuthenticationError,
+    StoreUnavailable,
+    TokenExpired,
+    TokenInvalid,
+    TokenMissing,
+    TokenRevoked,
+)
 from ..identity import Identity
+from ..integration import IDENTITY_KEY
+from ..responses import render_error, render_store_unavailable
 
 if TYPE_CHECKING:
     from starlette.requests import Request
 
+    from ..integration import ResponsePlan
     from .state import DemoState
 
 __all__ = [
@@ -27,7 +39,10 @@ __all__ = [
     "error_handlers",
     "identity_of",
     "json_response",
+    "plan_response",
+    "read_body",
     "read_json",
+    "refusal",
     "state_of",
     "string_field",
 ]
@@ -60,14 +75,51 @@ def json_response(
     """
     body = json.dumps(data, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
     response = Response(body, status, {**_NO_STORE, **headers}, "application/json")
+    return _with_cookies(response, cookies)
+
+
+def _with_cookies(response: Response, cookies: Iterable[str]) -> Response:
     for value in cookies:
         response.raw_headers.append((b"set-cookie", value.encode("latin-1")))
     return response
 
 
-def _error(status: int, error: str, description: str, cookies: Iterable[str] = ()) -> Response:
-    body = {"error": error, "error_description": description}
-    return json_response(body, status, cookies=cookies)
+def _error(status: int, error: str, description: str) -> Response:
+    return json_response({"error": error, "error_description": description}, status)
+
+
+def _why(error: TokenInvalid) -> str:
+    """Which notice the login page shows after a refused refresh (the pages' script reads it)."""
+    if isinstance(error, TokenRevoked):
+        return "revoked"
+    return "expired" if isinstance(error, TokenExpired) else "invalid"
+
+
+def refusal(
+    error: AuthenticationError | StoreUnavailable, realm: str, cookies: Iterable[str] = ()
+) -> Response:
+    """A refusal rendered as the middleware renders it (RFC 6750: ``WWW-Authenticate`` and the
+    JSON body; 503 with ``Retry-After``), plus ``why`` for a dead token and ``cookies``."""
+    if isinstance(error, StoreUnavailable):
+        rendered = render_store_unavailable(error)
+    else:
+        rendered = render_error(error, realm=realm)
+    body = json.loads(rendered.body)
+    if isinstance(error, TokenInvalid):
+        body["why"] = _why(error)
+    headers = {k: v for k, v in rendered.headers if k not in ("content-type", "content-length")}
+    return json_response(body, rendered.status, cookies=cookies, headers=headers)
+
+
+def plan_response(state: DemoState, plan: ResponsePlan) -> Response:
+    """The Starlette response for a :class:`~jwtmiddleware.endpoints.SessionEndpoints` plan:
+    its JSON body (or none), its headers and every ``Set-Cookie``, or its refusal."""
+    if plan.error is not None:
+        return refusal(plan.error, state.settings.realm, plan.set_cookies)
+    headers = {name.lower(): value for name, value in plan.headers}
+    if plan.body is None:
+        return _with_cookies(Response(None, plan.status, headers), plan.set_cookies)
+    return json_response(plan.body, plan.status, cookies=plan.set_cookies, headers=headers)
 
 
 def state_of(request: Request) -> DemoState:
@@ -76,11 +128,22 @@ def state_of(request: Request) -> DemoState:
 
 
 def identity_of(request: Request) -> Identity:
-    """The verified caller the middleware put in the scope."""
-    identity = request.scope.get("jwtmiddleware.identity")
+    """The verified caller the middleware put in the scope; 401 (as the shared endpoints
+    answer) without one or when its token names no subject."""
+    identity = request.scope.get(IDENTITY_KEY)
     if not isinstance(identity, Identity) or identity.subject is None:
-        raise DemoError(401, "unauthorized", "Authentication required")
+        raise TokenMissing("this endpoint needs a token with a subject")
     return identity
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, but no more than ``limit + 1`` bytes: enough to tell it is too large."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            break
+    return bytes(body)
 
 
 async def read_json(request: Request) -> dict[str, Any]:
@@ -89,11 +152,9 @@ async def read_json(request: Request) -> dict[str, Any]:
     ctype = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if ctype != "application/json":
         raise DemoError(415, "unsupported_media_type", "Send a JSON body (application/json)")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY:
-            raise DemoError(413, "too_large", f"The body is over {MAX_BODY} bytes")
+    body = await read_body(request, MAX_BODY)
+    if len(body) > MAX_BODY:
+        raise DemoError(413, "too_large", f"The body is over {MAX_BODY} bytes")
     try:
         data = json.loads(body)
     except (ValueError, RecursionError) as exc:
@@ -117,15 +178,9 @@ async def _demo_error(request: Request, exc: Exception) -> Response:
     return _error(exc.status, exc.error, exc.description)
 
 
-async def _auth_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, AuthenticationError)
-    return _error(exc.status, exc.error or "unauthorized", exc.description)
-
-
-async def _store_error(request: Request, exc: Exception) -> Response:
-    response = _error(503, "temporarily_unavailable", "The session store is unavailable")
-    response.headers["retry-after"] = "1"
-    return response
+async def _core_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AuthenticationError | StoreUnavailable)
+    return refusal(exc, state_of(request).settings.realm)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -141,7 +196,7 @@ def error_handlers() -> dict[Any, Callable[[Request, Exception], Awaitable[Respo
     """Starlette ``exception_handlers`` rendering every expected failure as 4xx/503 JSON."""
     return {
         DemoError: _demo_error,
-        AuthenticationError: _auth_error,
-        StoreUnavailable: _store_error,
+        AuthenticationError: _core_error,
+        StoreUnavailable: _core_error,
         HTTPException: _http_error,
     }

@@ -3,7 +3,9 @@
 The demo runs as a real server (``python -m jwtmiddleware.demo``) on a free loopback port with
 short token lifetimes, so a sliding refresh happens within seconds. The tests log in, watch the
 access cookie being renewed, log in from a second browser context, end the first context's
-session from the second, and see the first bounced to the login page. They also check that
+session from the second, and see the first bounced to the login page. They see the login
+page's script refresh with the refresh cookie (an answer without tokens), and tell from a
+refused refresh why the device was logged out. They also check that
 scripts cannot read the token cookies, and that a form an attacker page auto-submits is
 refused. Screenshots of every page go to each test's ``tmp_path``.
 
@@ -234,6 +236,57 @@ def test_login_refresh_two_devices_and_log_out_the_other(
     phone_page.wait_for_url(f"{demo.url}/me")
     expect(phone_page.locator("#subject")).to_have_text("alice")
     assert laptop_errors == []
+    assert phone_errors == []
+    laptop.close()
+    phone.close()
+
+
+def test_the_pages_refresh_with_the_cookie_and_learn_why_it_failed(
+    browser: Browser, demo: RunningServer, shots: Shots
+) -> None:
+    from playwright.sync_api import expect
+
+    laptop, page, errors = new_device(browser, UA_LAPTOP)
+    log_in(page, demo.url)
+    # Without its access cookie the Me page sends us to the login page, whose script refreshes
+    # with the HttpOnly refresh cookie and the CSRF header, then goes back.
+    laptop.clear_cookies(name=ACCESS)
+    with page.expect_response(f"{demo.url}/auth/refresh") as answer:
+        page.goto(f"{demo.url}/me")
+    refreshed = answer.value
+    page.wait_for_url(f"{demo.url}/me")
+    expect(page.locator("#subject")).to_have_text("alice")
+    assert refreshed.status == 200
+    assert refreshed.request.headers["x-csrf-token"] == (cookie(laptop, CSRF) or {})["value"]
+    assert cookie(laptop, ACCESS) is not None
+    # A cookie refresh answers with cookies only: the page's script never sees a token. (The
+    # answer above was navigated away from; ask again the way the script does.)
+    body = page.evaluate(
+        """() => fetch("/auth/refresh", { method: "POST", headers: baseHeaders() })
+                   .then((response) => response.json())"""
+    )
+    assert set(body) == {"token_type", "expires_in", "csrf_token"}
+    page.click("nav >> text=Sessions")
+    page.wait_for_url(f"{demo.url}/sessions")
+
+    phone, phone_page, phone_errors = new_device(browser, UA_PHONE)
+    log_in(phone_page, demo.url)
+    phone_page.click("nav >> text=Sessions")
+    phone_page.click("#logout-others")
+    expect(phone_page.locator("#session-count")).to_have_text("1")
+
+    # The laptop's next API call is refused, its refresh too: the script reads "why" and the
+    # login page says this device was logged out.
+    with page.expect_response(f"{demo.url}/auth/refresh") as answer:
+        page.click("#logout-others")
+    assert answer.value.status == 401
+    # The middleware's 401 has no "why"; the login page says "revoked" only if the script
+    # read it from the refused refresh.
+    page.wait_for_url(re.compile(r".*/login\?next=%2Fsessions&why=revoked$"))
+    expect(page.locator("#why")).to_contain_text("This device was logged out")
+    assert cookie(laptop, CSRF) is None  # the refused refresh deleted the cookies
+    shots(page, "refresh-refused")
+    assert errors == []
     assert phone_errors == []
     laptop.close()
     phone.close()

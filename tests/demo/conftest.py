@@ -57,6 +57,12 @@ def login(client: TestClient, user: str = "alice", password: str = "wonderland")
     return response
 
 
+def session_id(client: TestClient) -> str:
+    """The session id of the client's cookie session."""
+    sid: str = client.get("/api/me").json()["session_id"]
+    return sid
+
+
 def csrf(client: TestClient) -> dict[str, str]:
     """The header a page script sends on unsafe requests."""
     return {"X-CSRF-Token": client.cookies[CSRF]}

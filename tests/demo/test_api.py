@@ -1,4 +1,9 @@
-"""The demo's API in process: login, refresh, logout, sessions, me; bad input is 4xx JSON."""
+"""The demo's API in process: login, refresh, logout, sessions, me; bad input is 4xx JSON.
+
+Login, refresh, logout, logout-all and the sessions list are the core's shared session
+endpoints (``test_parity.py`` checks they answer as the Starlette adapter does); these tests
+pin what the demo's pages and scripts rely on.
+"""
 
 from __future__ import annotations
 
@@ -15,8 +20,13 @@ from tests.demo.conftest import (
     bearer,
     csrf,
     login,
+    session_id,
     set_cookie_names,
 )
+
+TOKENS = {"access_token", "refresh_token", "token_type", "expires_in", "csrf_token"}
+#: What a cookie refresh answers: the tokens stay in their HttpOnly cookies.
+COOKIES_ONLY = {"token_type", "expires_in", "csrf_token"}
 
 
 def assert_json_error(response: object, status: int, error: str | None = None) -> None:
@@ -36,8 +46,9 @@ def test_login_gives_the_pair_in_the_body_and_in_cookies(client: TestClient) -> 
     body = response.json()
     assert body["token_type"] == "Bearer"
     assert body["expires_in"] == 300
-    assert {"access_token", "refresh_token", "csrf_token", "session_id"} <= set(body)
+    assert set(body) == TOKENS
     assert response.headers["cache-control"] == "no-store"
+    assert response.headers["pragma"] == "no-cache"
     assert set_cookie_names(response) == [ACCESS, REFRESH, CSRF]
     cookies = response.headers.get_list("set-cookie")
     assert all("Secure" in c and "SameSite=Lax" in c for c in cookies)
@@ -51,7 +62,8 @@ def test_login_gives_the_pair_in_the_body_and_in_cookies(client: TestClient) -> 
 @pytest.mark.parametrize(("user", "password"), [("alice", "builder"), ("mallory", "wonderland")])
 def test_wrong_credentials_are_one_answer(client: TestClient, user: str, password: str) -> None:
     response = client.post("/auth/login", json={"username": user, "password": password})
-    assert_json_error(response, 401, "invalid_credentials")
+    assert_json_error(response, 401, "invalid_grant")
+    assert response.json()["error_description"] == "Wrong user name or password"
     assert "set-cookie" not in response.headers
 
 
@@ -158,6 +170,27 @@ def test_refresh_from_the_cookie_needs_the_csrf_header(client: TestClient) -> No
     assert client.get("/api/me").status_code == 200
 
 
+def test_a_cookie_refresh_answers_with_cookies_only(client: TestClient) -> None:
+    login(client)
+    response = client.post("/auth/refresh", headers=csrf(client))
+    body = response.json()
+    assert set(body) == COOKIES_ONLY  # page scripts never see an HttpOnly token
+    assert body["csrf_token"] == client.cookies[CSRF]
+    assert (response.headers["cache-control"], response.headers["pragma"]) == (
+        "no-store",
+        "no-cache",
+    )
+
+
+def test_a_cookie_refresh_may_carry_its_csrf_proof_in_a_form(client: TestClient) -> None:
+    login(client)
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    response = client.post("/auth/refresh", content=f"csrf_token={client.cookies[CSRF]}",
+                           headers=form)  # fmt: skip
+    assert response.status_code == 200
+    assert set(response.json()) == COOKIES_ONLY
+
+
 def test_refresh_from_another_site_is_refused(client: TestClient) -> None:
     login(client)
     headers = {**csrf(client), "sec-fetch-site": "same-site"}
@@ -171,6 +204,7 @@ def test_refresh_with_a_body_rotates_and_detects_reuse(
     client.cookies.clear()
     first = client.post("/auth/refresh", json={"refresh_token": pair["refresh_token"]})
     assert first.status_code == 200
+    assert set(first.json()) == TOKENS  # a body refresh answers with the tokens in the body
     # Presented again within REFRESH_REUSE_GRACE: the same successor (two tabs, a retry).
     client.cookies.clear()
     again = client.post("/auth/refresh", json={"refresh_token": pair["refresh_token"]})
@@ -178,16 +212,50 @@ def test_refresh_with_a_body_rotates_and_detects_reuse(
     clock.advance(30)
     client.cookies.clear()
     reused = client.post("/auth/refresh", json={"refresh_token": pair["refresh_token"]})
-    assert_json_error(reused, 401, "invalid_grant")
+    assert_json_error(reused, 401, "invalid_token")
     assert reused.json()["why"] == "revoked"
+    assert reused.headers["www-authenticate"].startswith("Bearer ")
     # Reuse revoked the whole session, successor included.
     client.cookies.clear()
     me = client.get("/api/me", headers=bearer(first.json()["access_token"]))
     assert_json_error(me, 401, "invalid_token")
 
 
+def test_a_refresh_token_in_a_form_body(client: TestClient) -> None:
+    pair = login(client).json()
+    client.cookies.clear()
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    response = client.post("/auth/refresh", content=f"refresh_token={pair['refresh_token']}",
+                           headers=form)  # fmt: skip
+    assert response.status_code == 200
+    assert set(response.json()) == TOKENS
+
+
 def test_refresh_without_a_token(client: TestClient) -> None:
-    assert_json_error(client.post("/auth/refresh"), 401, "invalid_grant")
+    response = client.post("/auth/refresh")
+    assert_json_error(response, 401, "unauthorized")
+    assert response.headers["www-authenticate"] == 'Bearer realm="api"'
+
+
+def test_an_expired_refresh_cookie_says_why(client: TestClient, clock: FrozenClock) -> None:
+    login(client)
+    proof = csrf(client)
+    clock.advance(15 * 86400)
+    response = client.post("/auth/refresh", headers=proof)
+    assert_json_error(response, 401, "invalid_token")
+    assert response.json()["why"] == "expired"
+    assert all("Max-Age=0" in c for c in response.headers.get_list("set-cookie"))
+
+
+@pytest.mark.parametrize(
+    ("content", "ctype"),
+    [(b" " * 70_000, "application/json"), (b'{"refresh_token": "x"', "application/json"),
+     (b"[1]", "application/json"), (b"refresh_token=a&refresh_token=b",
+                                    "application/x-www-form-urlencoded")],
+)  # fmt: skip
+def test_a_bad_refresh_body_is_400(client: TestClient, content: bytes, ctype: str) -> None:
+    response = client.post("/auth/refresh", content=content, headers={"content-type": ctype})
+    assert_json_error(response, 400, "invalid_request")
 
 
 def test_refresh_with_the_token_twice_is_400(client: TestClient) -> None:
@@ -210,7 +278,8 @@ def test_a_bad_refresh_cookie_is_401_and_clears_the_cookies(client: TestClient) 
     login(client)
     client.cookies.set(REFRESH, "garbage", domain="testserver.local", path="/auth/refresh")
     response = client.post("/auth/refresh", headers=csrf(client))
-    assert_json_error(response, 401, "invalid_grant")
+    assert_json_error(response, 401, "invalid_token")
+    assert response.json()["why"] == "invalid"
     assert set_cookie_names(response) == [ACCESS, REFRESH, CSRF]
     assert all("Max-Age=0" in c for c in response.headers.get_list("set-cookie"))
 
@@ -219,7 +288,8 @@ def test_an_access_token_is_no_refresh_token(client: TestClient) -> None:
     pair = login(client).json()
     client.cookies.clear()
     response = client.post("/auth/refresh", json={"refresh_token": pair["access_token"]})
-    assert_json_error(response, 401, "invalid_grant")
+    assert_json_error(response, 401, "invalid_token")
+    assert "set-cookie" not in response.headers  # no cookie was presented: none is deleted
 
 
 # -- logout --------------------------------------------------------------------------------------
@@ -229,7 +299,8 @@ def test_logout_needs_csrf_proof_then_ends_the_session(client: TestClient) -> No
     token = login(client).json()["access_token"]
     assert_json_error(client.post("/auth/logout"), 403, "csrf_failed")
     response = client.post("/auth/logout", headers=csrf(client))
-    assert response.status_code == 200
+    assert (response.status_code, response.content) == (204, b"")
+    assert set_cookie_names(response) == [ACCESS, REFRESH, CSRF]
     assert all("Max-Age=0" in c for c in response.headers.get_list("set-cookie"))
     assert ACCESS not in client.cookies
     assert_json_error(client.get("/api/me", headers=bearer(token)), 401, "invalid_token")
@@ -238,7 +309,7 @@ def test_logout_needs_csrf_proof_then_ends_the_session(client: TestClient) -> No
 def test_logout_with_a_bearer_token(client: TestClient) -> None:
     token = login(client).json()["access_token"]
     client.cookies.clear()
-    assert client.post("/auth/logout", headers=bearer(token)).status_code == 200
+    assert client.post("/auth/logout", headers=bearer(token)).status_code == 204
     assert_json_error(client.get("/api/me", headers=bearer(token)), 401, "invalid_token")
 
 
@@ -247,6 +318,7 @@ def test_logout_all_ends_every_device(client: TestClient, other: TestClient) -> 
     login(other)
     response = client.post("/auth/logout-all", headers=csrf(client))
     assert response.json() == {"sessions_ended": 2}
+    assert set_cookie_names(response) == [ACCESS, REFRESH, CSRF]
     assert_json_error(other.get("/api/me"), 401, "invalid_token")
     assert_json_error(client.get("/api/me"), 401)
 
@@ -292,7 +364,8 @@ def test_sessions_lists_every_device(
 
 def test_delete_another_session(client: TestClient, other: TestClient) -> None:
     login(client)
-    sid = login(other).json()["session_id"]
+    login(other)
+    sid = session_id(other)
     response = client.delete(f"/auth/sessions/{sid}", headers=csrf(client))
     assert response.json() == {"revoked": sid, "current": False}
     assert_json_error(other.get("/api/me"), 401, "invalid_token")
@@ -300,7 +373,8 @@ def test_delete_another_session(client: TestClient, other: TestClient) -> None:
 
 
 def test_delete_this_session_logs_out(client: TestClient) -> None:
-    sid = login(client).json()["session_id"]
+    login(client)
+    sid = session_id(client)
     response = client.delete(f"/auth/sessions/{sid}", headers=csrf(client))
     assert response.json() == {"revoked": sid, "current": True}
     assert ACCESS not in client.cookies
@@ -308,7 +382,8 @@ def test_delete_this_session_logs_out(client: TestClient) -> None:
 
 def test_someone_elses_session_is_not_found(client: TestClient, other: TestClient) -> None:
     login(client)
-    bobs = login(other, "bob", "builder").json()["session_id"]
+    login(other, "bob", "builder")
+    bobs = session_id(other)
     for sid in (bobs, "no-such-session", "x" * 300, "%00"):
         response = client.delete(f"/auth/sessions/{sid}", headers=csrf(client))
         assert_json_error(response, 404, "not_found")
@@ -316,7 +391,8 @@ def test_someone_elses_session_is_not_found(client: TestClient, other: TestClien
 
 
 def test_delete_session_needs_csrf_proof(client: TestClient) -> None:
-    sid = login(client).json()["session_id"]
+    login(client)
+    sid = session_id(client)
     assert_json_error(client.delete(f"/auth/sessions/{sid}"), 403, "csrf_failed")
 
 
@@ -390,10 +466,11 @@ def test_a_store_failure_is_503_json(client: TestClient, app: object) -> None:
     async def broken(*args: object, **kwargs: object) -> None:
         raise StoreUnavailable("down")
 
-    app.state.demo.manager.alogin = broken  # type: ignore[attr-defined]
+    app.state.demo.store.acreate_session = broken  # type: ignore[attr-defined]
     response = client.post("/auth/login", json={"username": "alice", "password": "wonderland"})
     assert_json_error(response, 503, "temporarily_unavailable")
     assert response.headers["retry-after"] == "1"
+    assert "set-cookie" not in response.headers
 
 
 def test_asymmetric_keys_are_published_as_a_jwks(tmp_path: object) -> None:

@@ -9,7 +9,7 @@ from jwtmiddleware.demo.config import LoginRedirect
 from jwtmiddleware.demo.pages import device, safe_next
 from jwtmiddleware.errors import CSRFError, TokenMissing, TokenRevoked
 from jwtmiddleware.testing import FrozenClock
-from tests.demo.conftest import ACCESS, CSRF, bearer, csrf, login, set_cookie_names
+from tests.demo.conftest import ACCESS, CSRF, bearer, csrf, login, session_id, set_cookie_names
 
 PAGES = ["/me", "/sessions", "/lab"]
 
@@ -104,10 +104,10 @@ def test_login_page_escapes_what_it_shows(client: TestClient) -> None:
 
 
 def test_me_page(client: TestClient) -> None:
-    pair = login(client).json()
+    login(client)
     html = client.get("/me").text
     assert '<b id="subject">alice</b>' in html
-    assert pair["session_id"] in html
+    assert client.get("/auth/sessions").json()["sessions"][0]["session_id"] in html
     assert 'data-poll="5"' in html
     assert 'data-exp="1700000300"' in html
     assert "under 240 s left" in html
@@ -115,7 +115,8 @@ def test_me_page(client: TestClient) -> None:
 
 def test_sessions_page_marks_this_device(client: TestClient, other: TestClient) -> None:
     login(client)
-    other_sid = login(other).json()["session_id"]
+    login(other)
+    other_sid = session_id(other)
     html = client.get("/sessions").text
     assert html.count('data-action="revoke-session"') == 2
     assert html.count("this device</span>") == 1
