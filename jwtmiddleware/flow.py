@@ -149,7 +149,8 @@ class Authenticator:
         self._key_generation = 0
         # Verified tokens are remembered here, as ready results, not in the verifier.
         self.verifier = Verifier(settings, cache_size=0)
-        self._results: TokenCache[AuthResult] = TokenCache(settings.verified_cache_size)
+        self._cache_size = settings.verified_cache_size
+        self._results: TokenCache[AuthResult] = TokenCache(self._cache_size)
         self._leeway = settings.leeway
         self.sources = TokenSources(settings)
         self.paths = PathRules(settings)
@@ -203,7 +204,8 @@ class Authenticator:
         run_checks(self._checks, claims)
         identity = self.identity_from_claims(claims, source)
         result = AuthResult(identity, Credentials(identity.scopes))
-        self._results.put(token, result, validity_window(claims, self._leeway))
+        if self._cache_size:
+            self._results.put(token, result, validity_window(claims, self._leeway))
         return result
 
     def clear_cache(self) -> None:
