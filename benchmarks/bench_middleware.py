@@ -1,43 +1,76 @@
-"""What jwtmiddleware adds to each request, side by side with the usual alternatives.
+"""What jwtmiddleware adds to each request, in process, side by side with the usual alternatives.
 
-Measured in process, with no HTTP: every ASGI app is awaited directly with a prebuilt scope and
-no-op ``receive``/``send`` in one event loop, every WSGI app is called with a prebuilt environ,
-and ``jwt.decode`` is called on its own. Configurations:
+No HTTP: every ASGI app is awaited directly with a prebuilt scope and no-op ``receive``/``send``
+in one event loop; every WSGI app (Flask included) is called directly with a prebuilt environ,
+no test client. Configurations, all measured in one run:
 
-- a bare ASGI app, and the same app behind ``JWTMiddleware`` with HS256, RS256 (2048-bit) and
-  ES256 keys;
-- the same app behind Starlette's ``AuthenticationMiddleware`` with a small PyJWT backend
-  (HS256, ``jwt.decode`` with algorithms, audience and issuer, as a typical app writes it);
-- ``jwt.decode`` alone (HS256, RS256, ES256) with prepared key objects;
-- a bare WSGI app, and the same behind ``JWTWSGIMiddleware`` (HS256).
+ASGI
+    a bare app; the same app behind ``JWTMiddleware`` on a verified-token cache **hit** (the
+    same token again) and on a cache **miss** (a pool of distinct tokens larger than
+    ``VERIFIED_CACHE_SIZE``, cycled, so every request verifies a token it has not kept) for
+    HS256, RS256 (2048-bit), ES256 and EdDSA (Ed25519); Starlette's
+    ``AuthenticationMiddleware`` with the PyJWT backend a typical app writes. The HS256 miss is
+    measured again in a child process where ``orjson`` cannot be imported (the stdlib JSON
+    fallback), so both parsers are in one run.
+WSGI
+    a bare app; ``JWTWSGIMiddleware`` hit and miss for the same four algorithms.
+Flask
+    one route returning the caller's subject: bare, behind ``flask_jwtmiddleware.JWTAuth`` with
+    ``@jwt_required()``, and behind flask-jwt-extended's ``@jwt_required()`` (same HS256 secret,
+    ``JWT_TOKEN_LOCATION = ["headers"]``, its own ``create_access_token`` tokens).
+Floors
+    PyJWT's algorithm object ``verify`` with a key prepared once (the cryptography alone), and
+    ``jwt.decode`` alone, for each algorithm.
 
-Every configuration is checked to really authenticate before it is timed. Rounds run
-round-robin over the configurations, so a change in machine speed touches all of them; each
-round is thousands of calls with the garbage collector disabled, and the table shows the median
-round. Usage::
+Every configuration is checked before it is timed: it answers 200 with the right caller, a hit
+configuration verifies no signature, a miss configuration verifies one per request. Rounds run
+round-robin over the configurations with the garbage collector disabled; tables show the median
+round and the spread. Usage::
 
-    python benchmarks/bench_middleware.py [--rounds N] [--quick] [--json PATH]
+    python benchmarks/bench_middleware.py [--quick] [--rounds N] [--json PATH]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
-import json
-import platform
-import secrets
-import statistics
+import base64
+import os
+import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from _common import (
+    ALGORITHMS,
+    AUDIENCE,
+    ISSUER,
+    KEY_DESCRIPTIONS,
+    SUBJECT,
+    Case,
+    KeyMaterial,
+    Timing,
+    asgi_scope,
+    bare_asgi,
+    bare_wsgi,
+    case_rows,
+    cycle_next,
+    environment,
+    key_material,
+    measure,
+    noop_receive,
+    noop_send,
+    noop_start_response,
+    require,
+    timing_table,
+    write_json,
+    wsgi_environ,
+)
 from starlette.authentication import (
     AuthCredentials,
     AuthenticationBackend,
@@ -48,54 +81,44 @@ from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.requests import HTTPConnection
 
 import jwtmiddleware
-from jwtmiddleware import JWTMiddleware, JWTWSGIMiddleware, Settings
-from jwtmiddleware.testing import mint_token
+from jwtmiddleware import JWTMiddleware, JWTWSGIMiddleware, _json
+from jwtmiddleware.flow import Authenticator
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-ASGIApp = Callable[
-    [Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]
-]
-WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-
-ISSUER = "https://issuer.example"
-AUDIENCE = "bench"
-SUBJECT = "bench-user"
-STARLETTE = "Starlette AuthenticationMiddleware + PyJWT HS256"
 BARE_ASGI = "bare ASGI app"
 BARE_WSGI = "bare WSGI app"
+BARE_FLASK = "bare Flask route"
+STARLETTE = "Starlette AuthenticationMiddleware + PyJWT HS256"
+FLASK_OURS = "Flask + flask_jwtmiddleware @jwt_required"
+FLASK_EXTENDED = "Flask + flask-jwt-extended @jwt_required"
+STDLIB = " [stdlib json]"
+#: Tokens per miss pool and the cache size below it (every request of a cycle misses).
+MISS_POOL = {False: (1024, 512), True: (64, 32)}
 
-
-# -- the apps --------------------------------------------------------------------------------
-
-_START = {
-    "type": "http.response.start",
-    "status": 200,
-    "headers": [(b"content-type", b"text/plain")],
+GROUP_TITLES = {
+    "asgi": "ASGI, in process",
+    "wsgi": "WSGI, in process",
+    "flask": "Flask route, WSGI app called directly",
+    "floor": "Floors: the signature check and jwt.decode alone",
 }
-_BODY = {"type": "http.response.body", "body": b"ok"}
 
 
-async def bare_asgi(scope: Scope, receive: Any, send: Any) -> None:
-    await send(_START)
-    await send(_BODY)
+def hit_name(layer: str, alg: str) -> str:
+    return f"{layer} {alg} hit"
 
 
-async def _receive() -> Message:
-    return {"type": "http.request", "body": b"", "more_body": False}
+def miss_name(layer: str, alg: str) -> str:
+    return f"{layer} {alg} miss"
 
 
-async def _send(message: Message) -> None:
-    return None
+def signature_name(alg: str) -> str:
+    return f"signature check {alg}"
 
 
-def bare_wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-    start_response("200 OK", [("Content-Type", "text/plain")])
-    return [b"ok"]
+def decode_name(alg: str) -> str:
+    return f"jwt.decode {alg}"
 
 
-def _start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-    return None
+# -- the alternatives ------------------------------------------------------------------------
 
 
 class PyJWTBackend(AuthenticationBackend):
@@ -125,193 +148,141 @@ class PyJWTBackend(AuthenticationBackend):
         return AuthCredentials(str(claims.get("scope", "")).split()), SimpleUser(claims["sub"])
 
 
-# -- keys and tokens -------------------------------------------------------------------------
+# -- checks ----------------------------------------------------------------------------------
 
 
-def _pem(private_key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> str:
-    pem = private_key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    return pem.decode()
+def count_verifications(authenticator: Authenticator, run: Callable[[], None]) -> int:
+    """How many signatures ``run`` made ``authenticator`` verify (0 on cache hits)."""
+    verifier = authenticator.verifier
+    original = verifier.finish
+    calls = 0
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        return original(*args, **kwargs)
+
+    verifier.finish = counting  # type: ignore[method-assign]
+    try:
+        run()
+    finally:
+        del verifier.finish
+    return calls
 
 
-@dataclass
-class KeyConfig:
-    settings: Settings
-    token: str
-    #: The key ``jwt.decode`` verifies with (secret or public key object).
-    verify_key: Any
-    algorithm: str
+def expect_verifications(
+    name: str, authenticator: Authenticator, run_one: Callable[[], None], requests: int, hit: bool
+) -> None:
+    run_one()  # a hit configuration has verified its token once, before timing
+
+    def run_all() -> None:
+        for _ in range(requests):
+            run_one()
+
+    made = count_verifications(authenticator, run_all)
+    expected = 0 if hit else requests
+    require(made == expected, f"{name}: {made} signature checks in {requests} requests")
 
 
-def _settings(algorithm: str, *, secret: str | None = None, keys: tuple[str, ...] = ()) -> Settings:
-    return Settings(
-        secret=secret, keys=keys, algorithms=(algorithm,), issuer=ISSUER, audience=(AUDIENCE,)
-    )
+# -- ASGI ------------------------------------------------------------------------------------
+
+ASGIApp = Callable[[Any, Any, Any], Any]
 
 
-def _key_configs() -> dict[str, KeyConfig]:
-    secret = secrets.token_urlsafe(32)
-    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    ec_key = ec.generate_private_key(ec.SECP256R1())
-    built: dict[str, tuple[Settings, Any]] = {
-        "HS256": (_settings("HS256", secret=secret), secret),
-        "RS256": (_settings("RS256", keys=(_pem(rsa_key),)), rsa_key.public_key()),
-        "ES256": (_settings("ES256", keys=(_pem(ec_key),)), ec_key.public_key()),
-    }
-    return {
-        alg: KeyConfig(settings, mint_token(settings, subject=SUBJECT, ttl=3600), key, alg)
-        for alg, (settings, key) in built.items()
-    }
-
-
-# -- configurations --------------------------------------------------------------------------
-
-TimedLoop = Callable[[int], Awaitable[int]]
-
-
-@dataclass
-class Case:
-    name: str
-    #: The bare configuration the "added" column subtracts (``None``: not an app).
-    baseline: str | None
-    #: Runs ``n`` calls and returns the elapsed nanoseconds.
-    timed: TimedLoop
-    #: Raises unless one call really authenticates.
-    check: Callable[[], Awaitable[None]]
-    calls: int = 0
-    samples_us: list[float] = field(default_factory=list)
-
-    @property
-    def median_us(self) -> float:
-        return statistics.median(self.samples_us)
-
-
-def _require(condition: bool, problem: str) -> None:
-    """Stop the run if a configuration does not really authenticate (not an assert: -O)."""
-    if not condition:
-        raise SystemExit(f"benchmark setup is wrong: {problem}")
-
-
-def _asgi_scope(token: str | None) -> Scope:
-    headers = [(b"host", b"bench.local"), (b"user-agent", b"bench/1.0"), (b"accept", b"*/*")]
-    if token is not None:
-        headers.append((b"authorization", f"Bearer {token}".encode()))
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": "/api/me",
-        "raw_path": b"/api/me",
-        "root_path": "",
-        "query_string": b"",
-        "headers": headers,
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-        "state": {},
-    }
-
-
-def _wsgi_environ(token: str | None) -> dict[str, Any]:
-    environ: dict[str, Any] = {
-        "REQUEST_METHOD": "GET",
-        "SCRIPT_NAME": "",
-        "PATH_INFO": "/api/me",
-        "QUERY_STRING": "",
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "8000",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "REMOTE_ADDR": "127.0.0.1",
-        "HTTP_HOST": "bench.local",
-        "HTTP_USER_AGENT": "bench/1.0",
-        "HTTP_ACCEPT": "*/*",
-        "wsgi.version": (1, 0),
-        "wsgi.url_scheme": "http",
-        "wsgi.multithread": False,
-        "wsgi.multiprocess": False,
-        "wsgi.run_once": False,
-    }
-    if token is not None:
-        environ["HTTP_AUTHORIZATION"] = f"Bearer {token}"
-    return environ
-
-
-def _asgi_case(
-    name: str, wrap: Callable[[ASGIApp], ASGIApp], token: str | None, authenticated: bool
+def asgi_case(
+    name: str,
+    wrap: Callable[[ASGIApp], ASGIApp],
+    tokens: list[str] | None,
+    *,
+    hit: bool | None = None,
+    refuses_anonymous: bool = True,
+    baseline: str | None = BARE_ASGI,
+    group: str = "asgi",
+    notes: str = "",
 ) -> Case:
+    """``wrap(bare_asgi)`` awaited once per request, cycling over ``tokens``' scopes.
+
+    :param wrap: builds the configuration around an app (called again around a probe app for
+        the check).
+    :param hit: for ``JWTMiddleware`` configurations, whether every request must be a cache hit
+        (``True``) or a miss (``False``); checked on the timed instance by counting signature
+        verifications.
+    """
     app = wrap(bare_asgi)
+    scopes = [asgi_scope(t) for t in tokens] if tokens else [asgi_scope(None)]
 
     async def timed(n: int) -> int:
-        scope, receive, send = _asgi_scope(token), _receive, _send
+        next_scope, receive, send = cycle_next(scopes), noop_receive, noop_send
         start = time.perf_counter_ns()
         for _ in range(n):
-            await app(scope, receive, send)
+            await app(next_scope(), receive, send)
         return time.perf_counter_ns() - start
 
     async def check() -> None:
-        seen: list[Scope] = []
+        seen: list[Any] = []
         statuses: list[int] = []
 
-        async def probe(scope: Scope, receive: Any, send: Any) -> None:
+        async def probe(scope: Any, receive: Any, send: Any) -> None:
             seen.append(scope)
             await bare_asgi(scope, receive, send)
 
-        async def record(message: Message) -> None:
+        async def record(message: Any) -> None:
             if message["type"] == "http.response.start":
                 statuses.append(message["status"])
 
-        await wrap(probe)(_asgi_scope(token), _receive, record)
-        _require(statuses == [200], f"{name}: answered {statuses}")
-        if authenticated:
+        await wrap(probe)(scopes[0], noop_receive, record)
+        require(statuses == [200], f"{name}: answered {statuses}")
+        if tokens:
             user = seen[0]["user"]
-            _require(user.is_authenticated and user.display_name == SUBJECT, f"{name}: {user!r}")
+            require(user.is_authenticated and user.display_name == SUBJECT, f"{name}: {user!r}")
+        if tokens and refuses_anonymous:
+            statuses.clear()
+            await wrap(probe)(asgi_scope(None), noop_receive, record)
+            require(statuses == [401], f"{name}: no token answered {statuses}")
+        if hit is not None:
+            require(isinstance(app, JWTMiddleware), f"{name}: not a JWTMiddleware")
+            next_scope = cycle_next(scopes)
 
-    return Case(name, None if wrap is _identity else BARE_ASGI, timed, check)
+            def run_one() -> None:
+                coroutine = app(next_scope(), noop_receive, noop_send)
+                try:
+                    coroutine.send(None)  # nothing suspends: the noop send completes at once
+                except StopIteration:
+                    return
+                raise SystemExit(f"{name}: the middleware suspended")
+
+            expect_verifications(name, app.authenticator, run_one, len(scopes), hit)
+
+    return Case(name, group, baseline, timed, check, notes=notes)
 
 
 def _identity(app: Any) -> Any:
     return app
 
 
-def _wsgi_case(
-    name: str, wrap: Callable[[WSGIApp], WSGIApp], token: str | None, authenticated: bool
-) -> Case:
-    app = wrap(bare_wsgi)
+def signature_case(material: KeyMaterial, token: str) -> Case:
+    """PyJWT's algorithm object ``verify`` with the key prepared once: the cryptography alone."""
+    head_payload, _, signature64 = token.rpartition(".")
+    signing_input = head_payload.encode("ascii")
+    signature = base64.urlsafe_b64decode(signature64 + "=" * (-len(signature64) % 4))
+    impl, key = material.impl, material.prepared
 
     async def timed(n: int) -> int:
-        environ, start_response = _wsgi_environ(token), _start_response
+        verify = impl.verify
         start = time.perf_counter_ns()
         for _ in range(n):
-            for _chunk in app(environ, start_response):
-                pass
+            verify(signing_input, key, signature)
         return time.perf_counter_ns() - start
 
     async def check() -> None:
-        seen: list[dict[str, Any]] = []
-        statuses: list[str] = []
+        require(impl.verify(signing_input, key, signature), f"{material.algorithm}: bad signature")
 
-        def probe(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-            seen.append(environ)
-            return bare_wsgi(environ, start_response)
-
-        def record(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            statuses.append(status)
-
-        b"".join(wrap(probe)(_wsgi_environ(token), record))
-        _require(statuses == ["200 OK"], f"{name}: answered {statuses}")
-        if authenticated:
-            identity = seen[0]["jwtmiddleware.identity"]
-            _require(identity.subject == SUBJECT, f"{name}: {identity!r}")
-
-    return Case(name, None if wrap is _identity else BARE_WSGI, timed, check)
+    name = signature_name(material.algorithm)
+    return Case(name, "floor", None, timed, check, notes="PyJWT algorithm object, prepared key")
 
 
-def _decode_case(name: str, config: KeyConfig) -> Case:
-    token, key, algorithms = config.token, config.verify_key, [config.algorithm]
+def decode_case(material: KeyMaterial, token: str) -> Case:
+    key, algorithms = material.verify_key, [material.algorithm]
 
     async def timed(n: int) -> int:
         decode = jwt.decode
@@ -322,158 +293,306 @@ def _decode_case(name: str, config: KeyConfig) -> Case:
 
     async def check() -> None:
         claims = jwt.decode(token, key, algorithms=algorithms, audience=AUDIENCE, issuer=ISSUER)
-        _require(claims["sub"] == SUBJECT, f"{name}: {claims!r}")
+        require(claims["sub"] == SUBJECT, f"jwt.decode {material.algorithm}: {claims!r}")
 
-    return Case(name, None, timed, check)
+    return Case(decode_name(material.algorithm), "floor", None, timed, check)
 
 
-def build_cases() -> list[Case]:
-    keys = _key_configs()
-    hs = keys["HS256"]
-    backend = PyJWTBackend(str(hs.settings.secret))
+# -- WSGI ------------------------------------------------------------------------------------
 
-    def jwt_asgi(alg: str) -> Callable[[ASGIApp], ASGIApp]:
-        return lambda app: JWTMiddleware(app, settings=keys[alg].settings)
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
+
+def _call_wsgi(app: WSGIApp, environ: dict[str, Any], start_response: Any) -> bytes:
+    result = app(environ, start_response)
+    try:
+        return b"".join(result)
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+
+
+def wsgi_case(
+    name: str,
+    app: WSGIApp,
+    environs: list[dict[str, Any]],
+    *,
+    authenticator: Authenticator | None = None,
+    hit: bool | None = None,
+    baseline: str | None = BARE_WSGI,
+    group: str = "wsgi",
+    expected_body: bytes | None = None,
+    refuses_anonymous: bool = True,
+    identity_of: Callable[[dict[str, Any]], Any] | None = None,
+    notes: str = "",
+) -> Case:
+    """``app`` called once per request with a copy of the next prebuilt environ (apps may write
+    to it); the response is iterated and closed, as a server would."""
+
+    async def timed(n: int) -> int:
+        next_environ, start_response = cycle_next(environs), noop_start_response
+        start = time.perf_counter_ns()
+        for _ in range(n):
+            result = app(next_environ().copy(), start_response)
+            for _chunk in result:
+                pass
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+        return time.perf_counter_ns() - start
+
+    async def check() -> None:
+        statuses: list[str] = []
+
+        def record(status: str, headers: Any, exc_info: Any = None) -> Any:
+            statuses.append(status)
+
+        environ = environs[0].copy()
+        body = _call_wsgi(app, environ, record)
+        require(statuses[:1] == ["200 OK"], f"{name}: answered {statuses}")
+        if expected_body is not None:
+            require(body == expected_body, f"{name}: body {body!r}")
+        if identity_of is not None:
+            identity = identity_of(environ)
+            require(getattr(identity, "subject", None) == SUBJECT, f"{name}: {identity!r}")
+        if refuses_anonymous:
+            statuses.clear()
+            anonymous = environs[0].copy()
+            del anonymous["HTTP_AUTHORIZATION"]
+            _call_wsgi(app, anonymous, record)
+            require(statuses[0].startswith("401 "), f"{name}: no token answered {statuses}")
+        if hit is not None and authenticator is not None:
+            next_environ = cycle_next(environs)
+
+            def run_one() -> None:
+                _call_wsgi(app, next_environ().copy(), noop_start_response)
+
+            expect_verifications(name, authenticator, run_one, len(environs), hit)
+
+    return Case(name, group, baseline, timed, check, notes=notes)
+
+
+def _identity_in_environ(environ: dict[str, Any]) -> Any:
+    return environ.get("jwtmiddleware.identity")
+
+
+def flask_cases(material: KeyMaterial) -> list[Case]:
+    """One route, bare and behind each Flask extension, with the same HS256 secret."""
+    from flask import Flask
+
+    from flask_jwtmiddleware import JWTAuth, current_identity
+    from flask_jwtmiddleware import jwt_required as our_required
+
+    bare = Flask("bench_bare")
+
+    @bare.get("/api/me")
+    def bare_me() -> str:
+        return SUBJECT
+
+    ours = Flask("bench_jwtmiddleware")
+    settings = material.settings()
+    auth = JWTAuth(ours, settings=settings)
+
+    @ours.get("/api/me")
+    @our_required()
+    def ours_me() -> str:
+        return str(current_identity.subject)
+
+    our_token = material.mint(settings)
+    body = SUBJECT.encode()
+    authenticator = auth.state_for(ours).middleware.authenticator
     cases = [
-        _asgi_case(BARE_ASGI, _identity, None, authenticated=False),
-        _asgi_case("JWTMiddleware HS256", jwt_asgi("HS256"), hs.token, authenticated=True),
-        _asgi_case("JWTMiddleware RS256 (2048-bit)", jwt_asgi("RS256"), keys["RS256"].token, True),
-        _asgi_case("JWTMiddleware ES256", jwt_asgi("ES256"), keys["ES256"].token, True),
-        _asgi_case(
-            STARLETTE,
-            lambda app: AuthenticationMiddleware(app, backend=backend),
-            hs.token,
-            authenticated=True,
-        ),
-    ]
-    cases += [_decode_case(f"jwt.decode {alg}", keys[alg]) for alg in ("HS256", "RS256", "ES256")]
-    cases += [
-        _wsgi_case(BARE_WSGI, _identity, None, authenticated=False),
-        _wsgi_case(
-            "JWTWSGIMiddleware HS256",
-            lambda app: JWTWSGIMiddleware(app, settings=hs.settings),
-            hs.token,
-            authenticated=True,
-        ),
-    ]
+        wsgi_case(BARE_FLASK, bare, [wsgi_environ(our_token)], baseline=None, group="flask",
+                  expected_body=body, refuses_anonymous=False),
+        wsgi_case(FLASK_OURS, ours, [wsgi_environ(our_token)], authenticator=authenticator,
+                  hit=True, baseline=BARE_FLASK, group="flask", expected_body=body,
+                  notes="cache hit"),
+    ]  # fmt: skip
+    try:
+        from flask_jwt_extended import JWTManager, create_access_token, get_jwt_identity
+        from flask_jwt_extended import jwt_required as extended_required
+    except ImportError:
+        print("flask-jwt-extended is not installed (the bench extra): its row is left out",
+              file=sys.stderr)  # fmt: skip
+        return cases
+
+    extended = Flask("bench_flask_jwt_extended")
+    extended.config.update(
+        JWT_SECRET_KEY=material.secret,
+        JWT_ALGORITHM="HS256",
+        JWT_DECODE_ALGORITHMS=["HS256"],
+        JWT_TOKEN_LOCATION=["headers"],
+        JWT_ENCODE_ISSUER=ISSUER,
+        JWT_DECODE_ISSUER=ISSUER,
+        JWT_ENCODE_AUDIENCE=AUDIENCE,
+        JWT_DECODE_AUDIENCE=AUDIENCE,
+        JWT_ACCESS_TOKEN_EXPIRES=timedelta(hours=1),
+    )
+    JWTManager(extended)
+
+    @extended.get("/api/me")
+    @extended_required()
+    def extended_me() -> str:
+        return str(get_jwt_identity())
+
+    with extended.app_context():
+        extended_token = create_access_token(identity=SUBJECT)
+    cases.append(
+        wsgi_case(FLASK_EXTENDED, extended, [wsgi_environ(extended_token)],
+                  baseline=BARE_FLASK, group="flask", expected_body=body)
+    )  # fmt: skip
     return cases
 
 
-# -- measuring -------------------------------------------------------------------------------
+# -- the run ---------------------------------------------------------------------------------
 
 
-async def _timed_without_gc(case: Case, n: int) -> int:
-    gc.collect()
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return await case.timed(n)
-    finally:
-        if was_enabled:
-            gc.enable()
+def miss_settings(material: KeyMaterial, cache_size: int) -> Any:
+    return material.settings(verified_cache_size=cache_size)
 
 
-async def measure(cases: list[Case], *, rounds: int, round_seconds: float, min_calls: int) -> None:
-    """Warm every case up, size its rounds, then time ``rounds`` rounds round-robin."""
-    for case in cases:
-        await case.check()
-        await case.timed(max(min_calls // 10, 50))  # warm-up: caches, lazily built state
-        probe = max(min_calls // 5, 100)
-        per_call = await _timed_without_gc(case, probe) / probe
-        case.calls = max(min_calls, int(round_seconds * 1e9 / per_call))
-    for _ in range(rounds):
-        for case in cases:
-            elapsed = await _timed_without_gc(case, case.calls)
-            case.samples_us.append(elapsed / case.calls / 1000)
+def build_cases(quick: bool, *, stdlib_json_only: bool = False) -> list[Case]:
+    pool, cache_size = MISS_POOL[quick]
+    miss_note = f"{pool} distinct tokens cycled, VERIFIED_CACHE_SIZE={cache_size}"
+    if stdlib_json_only:
+        keys = key_material(["HS256"])
+        hs = keys["HS256"]
+        settings = miss_settings(hs, cache_size)
+        tokens = [hs.mint(settings) for _ in range(pool)]
+        wsgi_miss = JWTWSGIMiddleware(bare_wsgi, settings=settings)
+        return [
+            asgi_case(BARE_ASGI + STDLIB, _identity, None, baseline=None),
+            asgi_case(miss_name("JWTMiddleware", "HS256") + STDLIB,
+                      lambda a: JWTMiddleware(a, settings=settings), tokens, hit=False,
+                      baseline=BARE_ASGI + STDLIB, notes=miss_note),
+            wsgi_case(BARE_WSGI + STDLIB, bare_wsgi, [wsgi_environ(None)], baseline=None,
+                      refuses_anonymous=False),
+            wsgi_case(miss_name("JWTWSGIMiddleware", "HS256") + STDLIB, wsgi_miss,
+                      [wsgi_environ(t) for t in tokens], authenticator=wsgi_miss.authenticator,
+                      hit=False, baseline=BARE_WSGI + STDLIB, identity_of=_identity_in_environ,
+                      notes=miss_note),
+        ]  # fmt: skip
+
+    keys = key_material(ALGORITHMS)
+    hs = keys["HS256"]
+    asgi: list[Case] = [asgi_case(BARE_ASGI, _identity, None, baseline=None)]
+    wsgi: list[Case] = [
+        wsgi_case(BARE_WSGI, bare_wsgi, [wsgi_environ(None)], baseline=None,
+                  refuses_anonymous=False)
+    ]  # fmt: skip
+    floors: list[Case] = []
+    for alg, material in keys.items():
+        note = KEY_DESCRIPTIONS[alg]
+        settings = material.settings()
+        token = material.mint(settings)
+        asgi.append(
+            asgi_case(hit_name("JWTMiddleware", alg),
+                      lambda a, s=settings: JWTMiddleware(a, settings=s), [token], hit=True,
+                      notes=note)
+        )  # fmt: skip
+        missing = miss_settings(material, cache_size)
+        tokens = [material.mint(missing) for _ in range(pool)]
+        asgi.append(
+            asgi_case(miss_name("JWTMiddleware", alg),
+                      lambda a, s=missing: JWTMiddleware(a, settings=s), tokens, hit=False,
+                      notes=f"{note}; {miss_note}")
+        )  # fmt: skip
+        hit_wsgi = JWTWSGIMiddleware(bare_wsgi, settings=settings)
+        wsgi.append(
+            wsgi_case(hit_name("JWTWSGIMiddleware", alg), hit_wsgi, [wsgi_environ(token)],
+                      authenticator=hit_wsgi.authenticator, hit=True,
+                      identity_of=_identity_in_environ, notes=note)
+        )  # fmt: skip
+        miss_wsgi = JWTWSGIMiddleware(bare_wsgi, settings=missing)
+        wsgi.append(
+            wsgi_case(miss_name("JWTWSGIMiddleware", alg), miss_wsgi,
+                      [wsgi_environ(t) for t in tokens], authenticator=miss_wsgi.authenticator,
+                      hit=False, identity_of=_identity_in_environ, notes=f"{note}; {miss_note}")
+        )  # fmt: skip
+        floors.append(signature_case(material, token))
+        floors.append(decode_case(material, token))
+    backend = PyJWTBackend(str(hs.secret))
+    asgi.append(
+        asgi_case(STARLETTE, lambda app: AuthenticationMiddleware(app, backend=backend),
+                  [hs.mint(hs.settings())], refuses_anonymous=False,
+                  notes="no cache: jwt.decode on every request")
+    )  # fmt: skip
+    return asgi + wsgi + flask_cases(hs) + floors
 
 
-# -- reporting -------------------------------------------------------------------------------
-
-
-def results(cases: list[Case]) -> list[dict[str, Any]]:
-    by_name = {case.name: case for case in cases}
-    reference = by_name[STARLETTE].median_us
-    out = []
-    for case in cases:
-        us = case.median_us
-        base = by_name[case.baseline].median_us if case.baseline else None
-        out.append(
-            {
-                "configuration": case.name,
-                "us_per_request": round(us, 3),
-                "added_us": round(us - base, 3) if base is not None else None,
-                "ratio_vs_starlette_pyjwt": round(us / reference, 3),
-                "calls_per_round": case.calls,
-                "rounds_us": [round(s, 3) for s in case.samples_us],
-            }
+def run_stdlib_child(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The HS256 miss again, in a process where ``import orjson`` fails."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "stdlib.json"
+        boot = (
+            "import os, runpy, sys; sys.modules['orjson'] = None; sys.argv = sys.argv[1:]; "
+            "sys.path.insert(0, os.path.dirname(os.path.abspath(sys.argv[0]))); "
+            "runpy.run_path(sys.argv[0], run_name='__main__')"
         )
-    return out
+        argv = [sys.executable, "-c", boot, str(Path(__file__).resolve()),
+                "--stdlib-json-child", "--json", str(out)]  # fmt: skip
+        if args.quick:
+            argv.append("--quick")
+        if args.rounds is not None:
+            argv += ["--rounds", str(args.rounds)]
+        done = subprocess.run(argv, timeout=600, check=False, env=os.environ.copy())
+        require(done.returncode == 0, f"the stdlib-json child failed ({done.returncode})")
+        import json
 
-
-def table(rows: list[dict[str, Any]]) -> str:
-    header = ["configuration", "µs/request", "added µs over bare app", "ratio vs Starlette+PyJWT"]
-    body = [
-        [
-            row["configuration"],
-            f"{row['us_per_request']:.2f}",
-            "—" if row["added_us"] is None else f"{row['added_us']:+.2f}",
-            f"{row['ratio_vs_starlette_pyjwt']:.2f}x",
-        ]
-        for row in rows
-    ]
-    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
-
-    def line(cells: list[str]) -> str:
-        padded = [
-            cell.ljust(width) if i == 0 else cell.rjust(width)
-            for i, (cell, width) in enumerate(zip(cells, widths, strict=True))
-        ]
-        return "| " + " | ".join(padded) + " |"
-
-    rule = "|" + "|".join("-" * (w + 1) + (":" if i else "-") for i, w in enumerate(widths)) + "|"
-    return "\n".join([line(header), rule, *(line(r) for r in body)])
-
-
-def environment() -> dict[str, str]:
-    return {
-        "python": platform.python_version(),
-        "implementation": platform.python_implementation(),
-        "platform": platform.platform(),
-        "jwtmiddleware": jwtmiddleware.__version__,
-        "pyjwt": jwt.__version__,
-    }
+        document = json.loads(out.read_text("utf-8"))
+    require(document["fast_json"] is False, "orjson was importable in the stdlib-json child")
+    rows: list[dict[str, Any]] = document["results"]
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--rounds", type=int, help="timed rounds per configuration (7; quick: 3)")
     parser.add_argument("--quick", action="store_true", help="short rounds, for a smoke run")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write results as JSON")
+    parser.add_argument("--stdlib-json-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    rounds = args.rounds if args.rounds is not None else (3 if args.quick else 7)
-    if rounds < 1:
+    if args.rounds is not None and args.rounds < 1:
         parser.error("--rounds must be at least 1")
-    round_seconds, min_calls = (0.03, 1000) if args.quick else (0.4, 5000)
-
+    timing = Timing.choose(args.quick, args.rounds)
     started = time.perf_counter()
-    cases = build_cases()
-    asyncio.run(measure(cases, rounds=rounds, round_seconds=round_seconds, min_calls=min_calls))
-    rows = results(cases)
-    env = environment()
+    child = args.stdlib_json_child
+    if child:
+        require(not _json.FAST, "orjson is importable in the stdlib-json child")
+    cases = build_cases(args.quick, stdlib_json_only=child)
+    print(f"{len(cases)} configurations, {timing.rounds} rounds", file=sys.stderr, flush=True)
+    asyncio.run(_measure(cases, timing))
+    rows = case_rows(cases)
+    if not child:
+        rows += run_stdlib_child(args)
+    document = {
+        "script": "bench_middleware",
+        "environment": environment(),
+        "fast_json": _json.FAST,
+        "quick": args.quick,
+        "timing": vars(timing),
+        "miss_pool": dict(zip(("tokens", "cache_size"), MISS_POOL[args.quick], strict=True)),
+        "seconds": round(time.perf_counter() - started, 1),
+        "results": rows,
+    }
+    write_json(args.json, document)
+    if child:
+        return 0
     print(
-        f"jwtmiddleware {env['jwtmiddleware']}, PyJWT {env['pyjwt']}, "
-        f"{env['implementation']} {env['python']} on {env['platform']}"
+        f"jwtmiddleware {jwtmiddleware.__version__}, PyJWT {jwt.__version__}, orjson "
+        f"{'on' if _json.FAST else 'off'}; median of {timing.rounds} round(s), µs per request, "
+        f"in process ({document['seconds']} s)"
     )
-    print(
-        f"median of {rounds} round(s); µs per request, in process, no HTTP "
-        f"({time.perf_counter() - started:.1f} s)\n"
-    )
-    print(table(rows))
-    if args.json is not None:
-        document = {"environment": env, "rounds": rounds, "quick": args.quick, "results": rows}
-        args.json.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    for group, title in GROUP_TITLES.items():
+        selected = [r for r in rows if r["group"] == group]
+        print(f"\n{title}\n")
+        print(timing_table(selected))
     return 0
+
+
+async def _measure(cases: list[Case], timing: Timing) -> None:
+    await measure(cases, timing)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import importlib.util
 import os
 import secrets
 import socket
@@ -19,6 +20,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -338,34 +340,43 @@ def test_websocket_with_good_token_receives_the_subject(asgi_deployment: Deploym
         handshake.websocket.send_close()
 
 
-# -- the benchmark script must keep running -------------------------------------------------
+# -- the benchmark scripts must keep running ------------------------------------------------
 
 BENCHMARK_CONFIGURATIONS = [
     "bare ASGI app",
-    "JWTMiddleware HS256",
-    "JWTMiddleware RS256 (2048-bit)",
-    "JWTMiddleware ES256",
+    *(f"JWTMiddleware {alg} {kind}" for alg in ("HS256", "RS256", "ES256", "EdDSA")
+      for kind in ("hit", "miss")),
+    "JWTMiddleware HS256 miss [stdlib json]",
     "Starlette AuthenticationMiddleware + PyJWT HS256",
-    "jwt.decode HS256",
-    "jwt.decode RS256",
-    "jwt.decode ES256",
+    *(f"signature check {alg}" for alg in ("HS256", "RS256", "ES256", "EdDSA")),
+    *(f"jwt.decode {alg}" for alg in ("HS256", "RS256", "ES256", "EdDSA")),
     "bare WSGI app",
-    "JWTWSGIMiddleware HS256",
-]
+    *(f"JWTWSGIMiddleware {alg} {kind}" for alg in ("HS256", "RS256", "ES256", "EdDSA")
+      for kind in ("hit", "miss")),
+    "bare Flask route",
+    "Flask + flask_jwtmiddleware @jwt_required",
+    "JWTMiddleware, no store",
+    "JWTMiddleware, memory store",
+    "JWTMiddleware, sqlite store",
+    "JWTWSGIMiddleware, sqlite store",
+    "JWTMiddleware HS256 (cache hit)",
+]  # fmt: skip
 
 
-def test_benchmark_script_quick() -> None:
-    script = REPO_ROOT / "benchmarks" / "bench_middleware.py"
+@pytest.mark.timeout(300)
+def test_benchmark_script_quick(tmp_path: Path) -> None:
+    """Every benchmark script, in its quick mode, through ``report.py`` (numbers unchecked)."""
+    script = REPO_ROOT / "benchmarks" / "report.py"
     done = subprocess.run(
-        [sys.executable, str(script), "--quick", "--rounds", "1"],
+        [sys.executable, str(script), "--quick", "--out", str(tmp_path)],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=240,
         cwd=REPO_ROOT,
         env=server_env(),
         check=False,
     )
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     rows = {
         cells[1].strip()
         for line in done.stdout.splitlines()
@@ -373,3 +384,17 @@ def test_benchmark_script_quick() -> None:
     }
     missing = [name for name in BENCHMARK_CONFIGURATIONS if name not in rows]
     assert not missing, f"no table row for {missing}:\n{done.stdout}"
+    results = (tmp_path / "results.md").read_text("utf-8")
+    for section in (
+        "## Machine",
+        "## Targets",
+        "## In process",
+        "## Revocation check",
+        "## Over a real server",
+        "## Memory",
+        "## Where the time goes",
+    ):
+        assert section in results, section
+    assert (tmp_path / "results.json").is_file()
+    if importlib.util.find_spec("matplotlib") is not None:
+        assert (tmp_path / "plot.png").read_bytes().startswith(b"\x89PNG")
