@@ -19,8 +19,14 @@ def validity_window(claims: Mapping[str, Any], leeway: float) -> tuple[float, fl
     """``(not_before, expires)``: the interval of ``now`` in which the claims' time checks pass."""
     exp = claims.get("exp")
     expires = float(exp) + leeway if exp is not None else math.inf
-    starts = [float(claims[name]) - leeway for name in ("nbf", "iat") if name in claims]
-    return max(starts, default=-math.inf), expires
+    not_before = -math.inf
+    nbf = claims.get("nbf")
+    if nbf is not None:
+        not_before = float(nbf) - leeway
+    iat = claims.get("iat")
+    if iat is not None and float(iat) - leeway > not_before:
+        not_before = float(iat) - leeway
+    return not_before, expires
 
 
 class TokenCache(Generic[V]):

@@ -21,6 +21,7 @@ from .sources import ASGIRequestView
 
 if TYPE_CHECKING:
     from .effects import ReadForm
+    from .flow import AuthResult
     from .refresh import RefreshPlan
     from .responses import ErrorResponse
     from .stores.base import Store
@@ -87,6 +88,29 @@ class JWTMiddleware(MiddlewareCore):
         self.app = app
         self._setup(settings, store, clock)
         self._vary_header = (b"vary", self._vary.encode("latin-1")) if self._vary else None
+        self._fast = self.authenticator.fast_path
+        self._header_name = self.settings.header_name.lower().encode("latin-1")
+        self._max_fast = len(self.settings.header_scheme) + 1 + self.settings.max_token_bytes
+
+    def _cached(self, scope: Scope) -> AuthResult | None:
+        """A cached header-token result found with one pass over the raw headers."""
+        if scope.get("method") == "OPTIONS":
+            return None
+        authorization = cookie = None
+        for key, value in scope.get("headers", ()):
+            if key == self._header_name:
+                if authorization is not None:
+                    return None  # two headers: the full path answers 400
+                authorization = value
+            elif key == b"cookie":
+                cookie = value if cookie is None else cookie + b"; " + value
+        if authorization is None or len(authorization) > self._max_fast:
+            return None
+        return self.authenticator.cached_bearer(
+            authorization.decode("latin-1"),
+            None if cookie is None else cookie.decode("latin-1"),
+            self._clock(),
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope_type = scope["type"]
@@ -95,6 +119,14 @@ class JWTMiddleware(MiddlewareCore):
             return
         if scope_type == "http" and scope["path"] == self._jwks_path:
             await self._serve_jwks(scope, send)
+            return
+        cached = self._cached(scope) if self._fast and scope_type == "http" else None
+        if cached is not None:
+            scope = dict(scope)
+            scope[IDENTITY_KEY] = scope["user"] = cached.identity
+            scope["auth"] = cached.credentials
+            wrapped = self._send_with_vary(send) if self._vary_header is not None else send
+            await self.app(scope, receive, wrapped)
             return
         view = ASGIRequestView(scope)
         authenticator = self.authenticator

@@ -24,6 +24,7 @@ from .errors import (
     ConfigurationError,
     InvalidSignature,
     StoreUnavailable,
+    TokenInvalid,
     TokenMissing,
     TokenRevoked,
 )
@@ -88,7 +89,7 @@ def _compile(paths: Sequence[str]) -> tuple[frozenset[str], tuple[str, ...]]:
 class PathRules:
     """``EXEMPT_PATHS``, ``OPTIONAL_PATHS`` and ``ONE_TIME_PATHS`` compiled once."""
 
-    __slots__ = ("_default", "_rules")
+    __slots__ = ("_default", "_rules", "has_rules")
 
     def __init__(self, settings: Settings) -> None:
         rules: list[tuple[str, str, frozenset[str], tuple[str, ...]]] = []
@@ -98,6 +99,8 @@ class PathRules:
         rules.append((OPTIONAL, "", *_compile(settings.optional_paths)))
         self._rules = tuple(r for r in rules if r[2] or r[3])
         self._default = REQUIRED if settings.required else OPTIONAL
+        #: Whether any path has a rule other than the default.
+        self.has_rules = bool(self._rules)
 
     def rule(self, path: str) -> str:
         """``exempt``, ``optional``, ``required`` or ``one-time`` for a request path."""
@@ -177,6 +180,21 @@ class Authenticator:
         #: Whether :meth:`flow` can yield effects at all; when false, :meth:`decide` suffices.
         self.uses_effects = self.uses_store or self._csrf_cookie
         self._fail_open = settings.store_failure == "open"
+        self._prefix = settings.header_scheme.lower() + " "
+        self._prefix_len = len(self._prefix)
+        self._max_fast = self._prefix_len + settings.max_token_bytes
+        self._cookie_key = settings.access_cookie_name + "="
+        #: Whether :meth:`cached_bearer` may answer before the full path.
+        self.fast_path = (
+            not self.uses_store
+            and self.remote_keys is None
+            and not self.paths.has_rules
+            and not self.refresher.enabled
+            and "query" not in settings.sources
+            and "header" in settings.sources
+            and settings.required
+            and self._cache_size > 0
+        )
         self._touched: dict[str, float] = {}
         #: Requests let through because the store failed under ``STORE_FAILURE = "open"``.
         self.store_failures_allowed = 0
@@ -234,6 +252,34 @@ class Authenticator:
         if view.method == "OPTIONS" and view.get("access-control-request-method") is not None:
             return EXEMPT, ""  # a CORS preflight never carries credentials
         return self.paths.match(view.path)
+
+    def cached_bearer(
+        self, authorization: str | None, cookie: str | None, now: float
+    ) -> AuthResult | None:
+        """The ready result for a plain ``Bearer`` header whose token is cached, or ``None``.
+
+        The shortcut the middleware try before building a request view; only valid when
+        :attr:`fast_path` is true (no store, remote keys, path rules, query source or sliding
+        refresh), and only taken when the request holds exactly that one credential: anything
+        else (no cache entry, another scheme, a token cookie too) takes the full path, which
+        gives every answer the fast path does not.
+        """
+        if authorization is None or len(authorization) > self._max_fast:
+            return None  # absent, or too long to be a token: the full path decides
+        if authorization[: self._prefix_len].lower() != self._prefix:
+            return None
+        if cookie is not None and self._cookie_key in cookie:
+            return None
+        token = authorization[self._prefix_len :]
+        if " " in token or "," in token or "\t" in token:
+            return None
+        try:
+            result = self._results.get(token, now)
+        except TokenInvalid:  # expired or not yet valid: the full path renders the refusal
+            return None
+        if result is None or result.identity.source != "header":
+            return None
+        return result
 
     def needs_flow(self, view: RequestView) -> bool:
         """Whether this request may need effects (a store, remote keys, or a CSRF form field to

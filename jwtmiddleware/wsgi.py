@@ -67,8 +67,26 @@ class JWTWSGIMiddleware(MiddlewareCore):
     ) -> None:
         self.app = app
         self._setup(settings, store, clock)
+        self._fast = self.authenticator.fast_path
+        self._header_key = "HTTP_" + self.settings.header_name.upper().replace("-", "_")
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if self._fast and environ.get("REQUEST_METHOD") != "OPTIONS":
+            cached = self.authenticator.cached_bearer(
+                environ.get(self._header_key), environ.get("HTTP_COOKIE"), self._clock()
+            )
+            if cached is not None and environ.get("PATH_INFO") != self._jwks_path:
+                environ[IDENTITY_KEY] = cached.identity
+                if self._vary is None:
+                    return self.app(environ, start_response)
+                vary_value: str = self._vary
+
+                def start_with_vary(
+                    status: str, headers: list[tuple[str, str]], exc_info: Any = None
+                ) -> Callable[[bytes], object]:
+                    return start_response(status, with_vary(headers, vary_value), exc_info)
+
+                return self.app(environ, start_with_vary)
         view = WSGIRequestView(environ)
         if view.path == self._jwks_path:
             assert self.jwks is not None
