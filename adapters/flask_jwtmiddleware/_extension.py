@@ -11,8 +11,6 @@ from weakref import WeakKeyDictionary
 from flask import current_app, has_app_context, jsonify, request
 
 from jwtmiddleware.errors import (
-    AuthenticationError,
-    ConfigurationError,
     StoreUnavailable,
     TokenMissing,
 )
@@ -21,7 +19,6 @@ from jwtmiddleware.identity import Identity
 from jwtmiddleware.integration import (
     MAX_REFRESH_BODY,
     ResponsePlan,
-    SessionEndpoints,
     WSGIRequestView,
 )
 from jwtmiddleware.manager import SessionManager
@@ -35,9 +32,9 @@ from ._common import (
     settings_from_config,
 )
 from ._sessions import render_plan
+from ._state import BaseAppState
 from ._views import get_identity
 from ._wsgi import RefusalRoutingMiddleware
-from .errors import JWTHTTPException, exception_for
 
 if TYPE_CHECKING:
     from flask import Flask, Response
@@ -50,50 +47,10 @@ __all__ = ["AppState", "JWTAuth"]
 logger = logging.getLogger("jwtmiddleware")
 
 
-class AppState:
+class AppState(BaseAppState):
     """What :class:`JWTAuth` keeps per application."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        middleware: JWTWSGIMiddleware,
-        clock: Callable[[], float],
-    ) -> None:
-        #: The settings as configured (``app.config["JWTMIDDLEWARE"]`` or ``settings=``).
-        self.settings = settings
-        #: The core middleware wrapping Flask's ``wsgi_app``.
-        self.middleware = middleware
-        #: The clock shared by the middleware, the session manager and ``fresh`` checks.
-        self.clock = clock
-        store = middleware.store
-        #: Sessions and revocation, over the middleware's own store; ``None`` without ``STORE``.
-        self.manager = SessionManager(settings, store, clock=clock) if store is not None else None
-        #: The session endpoints' decisions (login, refresh, logout, sessions) over ``manager``.
-        self.endpoints = SessionEndpoints(self.manager) if self.manager is not None else None
-        self._warned: set[str] = set()
-
-    def exception_for(
-        self, error: AuthenticationError | StoreUnavailable, set_cookies: tuple[str, ...] = ()
-    ) -> JWTHTTPException:
-        """The ``HTTPException`` Flask renders for ``error``."""
-        return exception_for(error, realm=self.settings.realm, set_cookies=set_cookies)
-
-    def require_manager(self) -> SessionManager:
-        """The session manager, or a clear error when no ``STORE`` is configured."""
-        if self.manager is None:
-            error = ConfigurationError("STORE", "sessions and revocation need a store")
-            error.args = (
-                f'app.config["{CONFIG_KEY}"]["STORE"]: sessions and revocation need a store, '
-                'for example "sqlite:///sessions.db"',
-            )
-            raise error
-        return self.manager
-
-    def require_endpoints(self) -> SessionEndpoints:
-        """The session endpoints, or a clear error when no ``STORE`` is configured."""
-        self.require_manager()
-        assert self.endpoints is not None
-        return self.endpoints
+    middleware: JWTWSGIMiddleware
 
     def render(self, plan: ResponsePlan) -> Response:
         """The Flask response for a session endpoint's plan (refusals are raised)."""

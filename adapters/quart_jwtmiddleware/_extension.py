@@ -18,17 +18,15 @@ from flask_jwtmiddleware._common import (
     settings_from_config,
 )
 from flask_jwtmiddleware._sessions import render_plan
-from flask_jwtmiddleware.errors import JWTHTTPException, exception_for
+from flask_jwtmiddleware._state import BaseAppState
 from jwtmiddleware.asgi import JWTMiddleware
 from jwtmiddleware.errors import (
-    AuthenticationError,
-    ConfigurationError,
     StoreUnavailable,
     TokenMissing,
 )
 from jwtmiddleware.flow import EXEMPT
 from jwtmiddleware.identity import Identity
-from jwtmiddleware.integration import ASGIRequestView, ResponsePlan, SessionEndpoints
+from jwtmiddleware.integration import ASGIRequestView, ResponsePlan
 from jwtmiddleware.manager import SessionManager
 
 from ._asgi import RefusalRoutingMiddleware, mark_entered
@@ -45,47 +43,10 @@ __all__ = ["AppState", "JWTAuth"]
 logger = logging.getLogger("jwtmiddleware")
 
 
-class AppState:
+class AppState(BaseAppState):
     """What :class:`JWTAuth` keeps per application."""
 
-    def __init__(
-        self, settings: Settings, middleware: JWTMiddleware, clock: Callable[[], float]
-    ) -> None:
-        #: The settings as configured (``app.config["JWTMIDDLEWARE"]`` or ``settings=``).
-        self.settings = settings
-        #: The core middleware wrapping Quart's ``asgi_app``.
-        self.middleware = middleware
-        #: The clock shared by the middleware, the session manager and ``fresh`` checks.
-        self.clock = clock
-        store = middleware.store
-        #: Sessions and revocation, over the middleware's own store; ``None`` without ``STORE``.
-        self.manager = SessionManager(settings, store, clock=clock) if store is not None else None
-        #: The session endpoints' decisions (login, refresh, logout, sessions) over ``manager``.
-        self.endpoints = SessionEndpoints(self.manager) if self.manager is not None else None
-        self._warned: set[str] = set()
-
-    def exception_for(
-        self, error: AuthenticationError | StoreUnavailable, set_cookies: tuple[str, ...] = ()
-    ) -> JWTHTTPException:
-        """The ``HTTPException`` Quart renders for ``error``."""
-        return exception_for(error, realm=self.settings.realm, set_cookies=set_cookies)
-
-    def require_manager(self) -> SessionManager:
-        """The session manager, or a clear error when no ``STORE`` is configured."""
-        if self.manager is None:
-            error = ConfigurationError("STORE", "sessions and revocation need a store")
-            error.args = (
-                f'app.config["{CONFIG_KEY}"]["STORE"]: sessions and revocation need a store, '
-                'for example "sqlite:///sessions.db"',
-            )
-            raise error
-        return self.manager
-
-    def require_endpoints(self) -> SessionEndpoints:
-        """The session endpoints, or a clear error when no ``STORE`` is configured."""
-        self.require_manager()
-        assert self.endpoints is not None
-        return self.endpoints
+    middleware: JWTMiddleware
 
     def render(self, plan: ResponsePlan) -> Response:
         """The Quart response for a session endpoint's plan (refusals are raised)."""
