@@ -256,11 +256,10 @@ class MinimalHit:
             await self.app(scope, receive, send)
             return
 
-        async def send_with_vary(message: Any) -> None:
+        def send_with_vary(message: Any) -> Any:  # returns send's awaitable: no extra coroutine
             if message["type"] == "http.response.start":
-                message = dict(message)
-                message["headers"] = [*message["headers"], (b"vary", b"Authorization")]
-            await send(message)
+                message = {**message, "headers": [*message["headers"], (b"vary", b"Authorization")]}
+            return send(message)
 
         await self.app(scope, receive, send_with_vary)
 

@@ -1,10 +1,11 @@
 """Run every benchmark, then write ``results.md``, ``results.json`` and ``plot.png``.
 
 Runs, each in its own process and one after the other: ``bench_middleware.py`` (in process,
-ASGI, WSGI, Flask, floors), ``bench_revocation.py``, ``bench_server.py`` (uvicorn + wrk),
-``bench_memory.py`` and ``profile_paths.py``. Then compares the measurements with the targets
-of issue 8 (met / not met), and writes the machine description, every table, the targets and,
-for what is not met, the floors and the profile. Usage::
+ASGI, WSGI, Flask, floors), ``bench_instructions.py`` (the same comparisons in instructions
+counted by valgrind, when it is installed; not in ``--quick``), ``bench_revocation.py``,
+``bench_server.py`` (uvicorn + wrk), ``bench_memory.py`` and ``profile_paths.py``. Then
+compares the measurements with the targets of issue 8 (met / not met), and writes the machine
+description, every table, the targets and, for what is not met, the floors and the profile. Usage::
 
     python benchmarks/report.py [--quick] [--out DIR] [--only NAME ...]
 
@@ -38,7 +39,16 @@ from bench_middleware import (
 )
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ["bench_middleware", "bench_revocation", "bench_server", "bench_memory", "profile_paths"]
+SCRIPTS = [
+    "bench_middleware",
+    "bench_instructions",
+    "bench_revocation",
+    "bench_server",
+    "bench_memory",
+    "profile_paths",
+]
+#: Scripts left out of ``--quick`` runs (valgrind makes even a smoke run take a minute).
+NOT_QUICK = {"bench_instructions"}
 #: What the issue measured ``jwt.decode`` HS256 at (µs), to say how fast this machine is.
 ISSUE_DECODE_US = (35.0, 50.0)
 
@@ -159,6 +169,13 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             f"flask-jwt-extended {extended:+.1f} µs; JWTWSGIMiddleware alone "
             f"{_added(rows, hit_name('JWTWSGIMiddleware', 'HS256')):+.1f} µs)",
             extended / ours >= 20,
+        )
+    counted = results.get("bench_instructions", {}).get("ratios")
+    if counted:
+        add(
+            "The same comparisons in instructions per request (callgrind: no timing noise)",
+            "; ".join(f"{r['ratio']}: {r['value']}x" for r in counted),
+            None,
         )
     if "bench_server" in results:
         server = {row["app"]: row for row in results["bench_server"]["results"]}
@@ -288,6 +305,25 @@ def _server_section(document: dict[str, Any]) -> str:
     )
 
 
+def _instructions_section(document: dict[str, Any]) -> str:
+    rows = [
+        [r["name"], f"{r['instructions']:,}", "—" if r["added"] is None else f"+{r['added']:,}"]
+        for r in document["results"]
+    ]
+    ratios = "".join(f"\n- {r['ratio']}: **{r['value']}x**" for r in document["ratios"])
+    return (
+        "## Instructions per request\n\n"
+        f"The HS256 configurations again, each in its own process under `valgrind "
+        f"--tool=callgrind`, counting only inside the loop of {document['requests']:,} requests "
+        "(`bench_instructions.py`). The counts do not move with the machine's load, so these "
+        "ratios hold where the timings above are noisy; they are not time (memory stalls and "
+        "branch misses differ between configurations).\n\n"
+        + markdown_table(["configuration", "instructions/request", "added"], rows)
+        + "\n\nAdded instructions, compared:"
+        + ratios
+    )
+
+
 def _memory_section(document: dict[str, Any]) -> str:
     rows = [
         [f"{s['requests']:,}", f"{s['rss_mib']:.1f}",
@@ -354,6 +390,8 @@ def write_markdown(path: Path, results: dict[str, Any], found: list[dict[str, An
     ]
     if "bench_middleware" in results:
         sections.append(_middleware_section(results["bench_middleware"]))
+    if results.get("bench_instructions", {}).get("results"):
+        sections.append(_instructions_section(results["bench_instructions"]))
     if "bench_revocation" in results:
         sections.append(_revocation_section(results["bench_revocation"]))
     if "bench_server" in results:
@@ -483,7 +521,7 @@ def main(argv: list[str] | None = None) -> int:
         seconds = saved.get("seconds") or sum(d.get("seconds", 0) for d in results.values())
         command = saved.get("command") or "python benchmarks/report.py"
     else:
-        names = args.only or SCRIPTS
+        names = args.only or [n for n in SCRIPTS if not (args.quick and n in NOT_QUICK)]
         started = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="jwtmw-report-") as tmp:
             wait = args.idle_wait if args.idle_wait is not None else (0 if args.quick else 120)

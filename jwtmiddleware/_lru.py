@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from typing import Any, Generic, TypeVar
 
 from .errors import TokenExpired, TokenNotYetValid
@@ -30,7 +29,8 @@ def validity_window(claims: Mapping[str, Any], leeway: float) -> tuple[float, fl
 
 
 class TokenCache(Generic[V]):
-    """Token text → value, at most ``size`` entries, each valid only inside its window.
+    """Token (or header) text → value, at most ``size`` entries, each valid only inside its
+    window.
 
     Safe to share between threads: every operation is one or two dictionary calls under the
     GIL, and a race can only cost a cache miss.
@@ -40,37 +40,38 @@ class TokenCache(Generic[V]):
 
     def __init__(self, size: int) -> None:
         self._size = size
-        self._entries: OrderedDict[str, tuple[V, float, float]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[V, float, float]] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get(self, token: str, now: float) -> V | None:
+    def get(self, token: Hashable, now: float) -> V | None:
         """The value, or ``None``; raise if the token's time claims fail at ``now``."""
         entry = self._entries.get(token)
         if entry is None:
             return None
-        value, not_before, expires = entry
-        if now >= expires:
+        if entry[1] <= now < entry[2]:
+            try:  # noqa: SIM105 - contextlib.suppress would cost a context manager per hit
+                self._entries.move_to_end(token)
+            except KeyError:  # evicted by another thread meanwhile
+                pass
+            return entry[0]
+        if now >= entry[2]:
             self._entries.pop(token, None)
             raise TokenExpired("exp has passed")
-        if now < not_before:
-            raise TokenNotYetValid("nbf or iat is in the future")
-        try:  # noqa: SIM105 - contextlib.suppress would cost a context manager per hit
-            self._entries.move_to_end(token)
-        except KeyError:  # evicted by another thread meanwhile
-            pass
-        return value
+        raise TokenNotYetValid("nbf or iat is in the future")
 
-    def put(self, token: str, value: V, window: tuple[float, float]) -> None:
+    def put(self, token: Hashable, value: V, window: tuple[float, float]) -> None:
         """Remember ``value`` for ``token`` while ``now`` is inside ``window``."""
         if not self._size:
             return
         entries = self._entries
         entries[token] = (value, window[0], window[1])
         while len(entries) > self._size:
-            with contextlib.suppress(KeyError):
+            try:
                 entries.popitem(last=False)
+            except KeyError:  # emptied by another thread meanwhile
+                break
 
     def clear(self) -> None:
         """Forget everything (after the trusted keys changed)."""

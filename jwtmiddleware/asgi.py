@@ -66,6 +66,32 @@ class _BufferedBody:
         return await self._receive()
 
 
+def _with_vary(message: Message, vary: tuple[bytes, bytes]) -> Message:
+    """A copy of a response start ``message`` with ``vary`` merged into its ``Vary`` header."""
+    headers = message.get("headers", ())
+    if type(headers) is not list:
+        headers = list(headers)
+    for key, current in headers:
+        # ASGI header names are lower case; an app's "Vary" is merged too. Any other spelling
+        # gets a second Vary line, which HTTP reads as one list.
+        if key == b"vary" or key == b"Vary":
+            merged = merge_vary(current.decode("latin-1"), vary[1].decode("latin-1"))
+            headers = [(k, merged.encode("latin-1")) if k is key else (k, v) for k, v in headers]
+            return {**message, "headers": headers}
+    return {**message, "headers": [*headers, vary]}
+
+
+def _vary_sender(send: Send, vary: tuple[bytes, bytes]) -> Send:
+    # Not a coroutine function: it returns ``send``'s own awaitable, so a message costs no
+    # extra coroutine (an ASGI ``send`` is any callable returning an awaitable).
+    def send_with_vary(message: Message) -> Awaitable[None]:
+        if message["type"] == "http.response.start":
+            message = _with_vary(message, vary)
+        return send(message)
+
+    return send_with_vary
+
+
 class JWTMiddleware(MiddlewareCore):
     """Authenticate every HTTP and websocket request of an ASGI app.
 
@@ -91,42 +117,71 @@ class JWTMiddleware(MiddlewareCore):
         self._fast = self.authenticator.fast_path
         self._header_name = self.settings.header_name.lower().encode("latin-1")
         self._max_fast = len(self.settings.header_scheme) + 1 + self.settings.max_token_bytes
+        self._cookie_key = (self.settings.access_cookie_name + "=").encode("latin-1")
+        self._cached_header = self.authenticator.cached_header
 
-    def _cached(self, scope: Scope) -> AuthResult | None:
-        """A cached header-token result found with one pass over the raw headers."""
-        if scope.get("method") == "OPTIONS":
+    def _bearer(self, authorization: bytes, now: float) -> AuthResult | None:
+        """A header the shortcut has not seen: :meth:`Authenticator.bearer` verifies it."""
+        if len(authorization) > self._max_fast:
             return None
-        authorization = cookie = None
-        for key, value in scope.get("headers", ()):
-            if key == self._header_name:
-                if authorization is not None:
-                    return None  # two headers: the full path answers 400
-                authorization = value
-            elif key == b"cookie":
-                cookie = value if cookie is None else cookie + b"; " + value
-        if authorization is None or len(authorization) > self._max_fast:
-            return None
-        return self.authenticator.cached_bearer(
-            authorization.decode("latin-1"),
-            None if cookie is None else cookie.decode("latin-1"),
-            self._clock(),
+        return self.authenticator.bearer(
+            authorization.decode("latin-1"), None, now, raw=authorization
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope_type = scope["type"]
-        if scope_type != "http" and scope_type != "websocket":
+        if scope_type == "http":
+            if scope["path"] == self._jwks_path:
+                await self._serve_jwks(scope, send)
+                return
+            if self._fast and scope.get("method") != "OPTIONS":
+                # The shortcut: one pass over the raw headers, then the result remembered
+                # for this exact header value. Two Authorization headers or a token cookie
+                # take the full path, which refuses or decides them.
+                name = self._header_name
+                authorization = cookie = None
+                twice = False
+                for key, value in scope.get("headers", ()):
+                    if key == name:
+                        twice = authorization is not None
+                        authorization = value
+                    elif key == b"cookie":
+                        cookie = value if cookie is None else cookie + b"; " + value
+                if (
+                    authorization is not None
+                    and not twice
+                    and (cookie is None or self._cookie_key not in cookie)
+                ):
+                    try:
+                        now = self._clock()
+                        fast = self._cached_header(authorization, now)
+                        if fast is None:
+                            fast = self._bearer(authorization, now)
+                    except Exception as exc:  # noqa: BLE001 - every refusal is rendered
+                        response = self._responder.response_for(
+                            as_auth_error(exc), ASGIRequestView(scope)
+                        )
+                        await self._refuse(scope, send, response)
+                        return
+                    if fast is not None:
+                        scope = dict(scope)
+                        scope[IDENTITY_KEY] = scope["user"] = fast[0]
+                        scope["auth"] = fast[1]
+                        if self._vary_header is None:
+                            await self.app(scope, receive, send)
+                            return
+                        vary_field: tuple[bytes, bytes] = self._vary_header
+
+                        def send_with_vary(message: Message) -> Awaitable[None]:
+                            # Returns send's own awaitable: no extra coroutine per message.
+                            if message["type"] == "http.response.start":
+                                message = _with_vary(message, vary_field)
+                            return send(message)
+
+                        await self.app(scope, receive, send_with_vary)
+                        return
+        elif scope_type != "websocket":
             await self.app(scope, receive, send)
-            return
-        if scope_type == "http" and scope["path"] == self._jwks_path:
-            await self._serve_jwks(scope, send)
-            return
-        cached = self._cached(scope) if self._fast and scope_type == "http" else None
-        if cached is not None:
-            scope = dict(scope)
-            scope[IDENTITY_KEY] = scope["user"] = cached.identity
-            scope["auth"] = cached.credentials
-            wrapped = self._send_with_vary(send) if self._vary_header is not None else send
-            await self.app(scope, receive, wrapped)
             return
         view = ASGIRequestView(scope)
         authenticator = self.authenticator
@@ -156,27 +211,12 @@ class JWTMiddleware(MiddlewareCore):
             await self.app(scope, receive, send)
             return
         plan = result.refresh
-        send_wrapper = self._send_with_refresh(send, plan) if plan else self._send_with_vary(send)
-        await self.app(scope, receive, send_wrapper)
-
-    def _send_with_vary(self, send: Send) -> Send:
-        vary, value = self._vary_header, self._vary or ""
-
-        async def send_with_vary(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message = dict(message)
-                headers = list(message.get("headers", ()))
-                for index, (key, current) in enumerate(headers):
-                    if key.lower() == b"vary":
-                        merged = merge_vary(current.decode("latin-1"), value)
-                        headers[index] = (key, merged.encode("latin-1"))
-                        break
-                else:
-                    headers.append(vary)
-                message["headers"] = headers
-            await send(message)
-
-        return send_with_vary
+        if plan is not None:
+            send = self._send_with_refresh(send, plan)
+        else:
+            assert vary is not None
+            send = _vary_sender(send, vary)
+        await self.app(scope, receive, send)
 
     def _send_with_refresh(self, send: Send, plan: RefreshPlan) -> Send:
         vary = self._vary

@@ -11,11 +11,10 @@ clock. The store is consulted only after the signature and every claim check pas
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Generator, Hashable, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
-from ._lru import TokenCache, validity_window
+from ._lru import TokenCache
 from .claims import ClaimCheck, parse_scopes, require_scopes, run_checks
 from .csrf import SAFE_METHODS, CSRFGuard
 from .effects import Effect, FetchKeys, ReadForm, Sleep, StoreCall
@@ -24,11 +23,17 @@ from .errors import (
     ConfigurationError,
     InvalidSignature,
     StoreUnavailable,
-    TokenInvalid,
     TokenMissing,
     TokenRevoked,
 )
-from .identity import ANONYMOUS, AnonymousIdentity, Claims, Credentials, Identity
+from .identity import (
+    ANONYMOUS,
+    AnonymousIdentity,
+    Claims,
+    Credentials,
+    Identity,
+    build_identity,
+)
 from .issuer import ONE_TIME_TOKEN_TYPE
 from .refresh import RefreshPlan, SlidingRefresh
 from .sources import TokenSources
@@ -62,8 +67,7 @@ class _RemoteKeysNeeded(Exception):
 _TOUCH_MEMORY = 10_000
 
 
-@dataclass(frozen=True, slots=True)
-class AuthResult:
+class AuthResult(NamedTuple):
     """The outcome of a request that may proceed."""
 
     #: The caller (``ANONYMOUS`` on exempt or optional paths without a token).
@@ -76,8 +80,10 @@ class AuthResult:
     refresh: RefreshPlan | None = None
 
 
+_new_result = tuple.__new__  # a NamedTuple without its Python-level __new__
 _ANONYMOUS_RESULT = AuthResult(ANONYMOUS, Credentials())
 _EXEMPT_RESULT = AuthResult(ANONYMOUS, Credentials(), exempt=True)
+_CREDENTIALS_MEMORY = 1024
 
 
 def _compile(paths: Sequence[str]) -> tuple[frozenset[str], tuple[str, ...]]:
@@ -154,6 +160,14 @@ class Authenticator:
         self.verifier = Verifier(settings, cache_size=0)
         self._cache_size = settings.verified_cache_size
         self._results: TokenCache[AuthResult] = TokenCache(self._cache_size)
+        # Results by the raw Authorization value, for the shortcut (bearer()).
+        self._header_results: TokenCache[AuthResult] = TokenCache(self._cache_size)
+        #: ``cached_header(raw, now)``: the result :meth:`bearer` remembered for this exact
+        #: ``Authorization`` value (an ASGI header's ``bytes`` or a WSGI environ's ``str``),
+        #: if its time claims hold at ``now`` (an expired entry raises its refusal). The
+        #: cheapest answer there is: one dictionary lookup. The caller checks what
+        #: :meth:`bearer` checks outside the header (one such header, no token cookie).
+        self.cached_header = self._header_results.get
         self._leeway = settings.leeway
         self.sources = TokenSources(settings)
         self.paths = PathRules(settings)
@@ -184,7 +198,7 @@ class Authenticator:
         self._prefix_len = len(self._prefix)
         self._max_fast = self._prefix_len + settings.max_token_bytes
         self._cookie_key = settings.access_cookie_name + "="
-        #: Whether :meth:`cached_bearer` may answer before the full path.
+        #: Whether :meth:`bearer` may answer before the full path.
         self.fast_path = (
             not self.uses_store
             and self.remote_keys is None
@@ -193,9 +207,10 @@ class Authenticator:
             and "query" not in settings.sources
             and "header" in settings.sources
             and settings.required
-            and self._cache_size > 0
         )
         self._touched: dict[str, float] = {}
+        # One Credentials per set of scopes: tokens of one kind share them.
+        self._credentials: dict[frozenset[str], Credentials] = {}
         #: Requests let through because the store failed under ``STORE_FAILURE = "open"``.
         self.store_failures_allowed = 0
 
@@ -212,40 +227,62 @@ class Authenticator:
         cached = self._results.get(token, now)
         if cached is not None and cached.identity.source == source:
             return cached
+        return self._verified(token, source, now)
+
+    def _verified(self, token: str, source: str, now: float, header: Hashable = None) -> AuthResult:
+        """Verify a token that is not in the cache, and remember the result (by the raw
+        ``header`` value when given, else by the token)."""
         parsed = self.verifier.parse(token)
         keys = self._keyset.candidates(parsed.alg, parsed.kid)
         if not keys and self.remote_keys is not None:
             raise _RemoteKeysNeeded(token, source, parsed)
-        return self._remember(token, source, self.verifier.finish(parsed, keys, now).claims)
-
-    def _remember(self, token: str, source: str, claims: Claims) -> AuthResult:
-        run_checks(self._checks, claims)
-        identity = self.identity_from_claims(claims, source)
-        result = AuthResult(identity, Credentials(identity.scopes))
+        claims, window = self.verifier.finish_claims(parsed, keys, now)
+        result = self._remember(token, source, claims, window)
         if self._cache_size:
-            self._results.put(token, result, validity_window(claims, self._leeway))
+            if header is None:
+                self._results.put(token, result, window)
+            else:
+                self._header_results.put(header, result, window)
+        return result
+
+    def _remember(
+        self, token: str, source: str, claims: Claims, window: tuple[float, float]
+    ) -> AuthResult:
+        """The result for verified claims: custom checks, identity, credentials."""
+        if self._checks:
+            run_checks(self._checks, claims)
+        identity = self.identity_from_claims(claims, source)
+        scopes = identity.scopes
+        credentials = self._credentials.get(scopes)
+        if credentials is None:
+            if len(self._credentials) >= _CREDENTIALS_MEMORY:
+                self._credentials.clear()
+            credentials = self._credentials[scopes] = Credentials(scopes)
+        result: AuthResult = _new_result(AuthResult, (identity, credentials, False, None))
         return result
 
     def clear_cache(self) -> None:
         """Forget every verified token (after the trusted keys changed)."""
         self._results.clear()
+        self._header_results.clear()
 
     def identity_from_claims(self, claims: dict[str, Any], source: str) -> Identity:
         """Build the :class:`Identity` of verified claims."""
-        return Identity(
-            subject=claims.get("sub"),
-            claims=claims,
-            scopes=parse_scopes(claims, self._scope_claim),
-            session_id=claims.get("sid"),
-            token_id=claims.get("jti"),
-            source=source,
+        get = claims.get
+        return build_identity(
+            get("sub"),
+            claims,
+            parse_scopes(claims, self._scope_claim),
+            get("sid"),
+            get("jti"),
+            source,
         )
 
     def _result(self, base: AuthResult, now: float) -> AuthResult:
         if self.refresher.enabled:
             plan = self.refresher.plan(cast("Identity", base.identity), now)
             if plan is not None:
-                return AuthResult(base.identity, base.credentials, refresh=plan)
+                return base._replace(refresh=plan)
         return base
 
     def _rule(self, view: RequestView) -> tuple[str, str]:
@@ -253,16 +290,23 @@ class Authenticator:
             return EXEMPT, ""  # a CORS preflight never carries credentials
         return self.paths.match(view.path)
 
-    def cached_bearer(
-        self, authorization: str | None, cookie: str | None, now: float
+    def bearer(
+        self, authorization: str | None, cookie: str | None, now: float, *, raw: Hashable = None
     ) -> AuthResult | None:
-        """The ready result for a plain ``Bearer`` header whose token is cached, or ``None``.
+        """Authenticate a request whose only credential is a plain ``Bearer`` header.
 
         The shortcut the middleware try before building a request view; only valid when
         :attr:`fast_path` is true (no store, remote keys, path rules, query source or sliding
-        refresh), and only taken when the request holds exactly that one credential: anything
-        else (no cache entry, another scheme, a token cookie too) takes the full path, which
-        gives every answer the fast path does not.
+        refresh). It answers only when the request holds exactly that one credential: the
+        cached result, or the token verified and remembered, or the refusal raised. Anything
+        else (another scheme, a token cookie too, stray whitespace) returns ``None`` and takes
+        the full path, which gives every answer the shortcut does not.
+
+        :param authorization: the ``Authorization`` header (``HEADER_NAME``), if present once.
+        :param cookie: the ``Cookie`` header, if any.
+        :param now: the current UNIX time.
+        :param raw: the header as the server gave it, when :attr:`cached_header` had no
+            entry for it: the token is verified and remembered under ``raw``.
         """
         if authorization is None or len(authorization) > self._max_fast:
             return None  # absent, or too long to be a token: the full path decides
@@ -271,15 +315,14 @@ class Authenticator:
         if cookie is not None and self._cookie_key in cookie:
             return None
         token = authorization[self._prefix_len :]
-        if " " in token or "," in token or "\t" in token:
+        if not token or " " in token or "," in token or "\t" in token:
             return None
-        try:
-            result = self._results.get(token, now)
-        except TokenInvalid:  # expired or not yet valid: the full path renders the refusal
-            return None
-        if result is None or result.identity.source != "header":
-            return None
-        return result
+        if raw is not None:
+            return self._verified(token, "header", now, raw)
+        result = self._results.get(token, now)
+        if result is not None and result.identity.source == "header":
+            return result
+        return self._verified(token, "header", now)
 
     def needs_flow(self, view: RequestView) -> bool:
         """Whether this request may need effects (a store, remote keys, or a CSRF form field to
@@ -315,8 +358,10 @@ class Authenticator:
         except _RemoteKeysNeeded as need:
             parsed = need.parsed
             keys = yield from self._remote_candidates(parsed.alg, parsed.kid, now)
-            claims = self.verifier.finish(parsed, keys, now).claims
-            verified = self._remember(need.token, need.source, claims)
+            claims, window = self.verifier.finish_claims(parsed, keys, now)
+            verified = self._remember(need.token, need.source, claims, window)
+            if self._cache_size:
+                self._results.put(need.token, verified, window)
         if verified is None:
             return _ANONYMOUS_RESULT
         identity = cast("Identity", verified.identity)

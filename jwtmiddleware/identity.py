@@ -112,6 +112,33 @@ class AnonymousIdentity:
 #: The shared anonymous identity.
 ANONYMOUS = AnonymousIdentity()
 
+_new_object = object.__new__
+# Identity's slots, set directly: a frozen dataclass's __init__ pays an object.__setattr__ per
+# field, which is most of what building an identity costs on a cache miss.
+_set_subject, _set_claims, _set_scopes, _set_session_id, _set_token_id, _set_source = (
+    Identity.__dict__[name].__set__
+    for name in ("subject", "claims", "scopes", "session_id", "token_id", "source")
+)
+
+
+def build_identity(
+    subject: str | None,
+    claims: Mapping[str, Any],
+    scopes: frozenset[str],
+    session_id: str | None,
+    token_id: str | None,
+    source: str,
+) -> Identity:
+    """``Identity(...)`` with every field given, at half the cost (the miss path's builder)."""
+    identity: Identity = _new_object(Identity)
+    _set_subject(identity, subject)
+    _set_claims(identity, claims)
+    _set_scopes(identity, scopes)
+    _set_session_id(identity, session_id)
+    _set_token_id(identity, token_id)
+    _set_source(identity, source)
+    return identity
+
 
 @dataclass(frozen=True, slots=True)
 class Credentials:

@@ -12,7 +12,7 @@ import base64
 import hmac
 import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +27,7 @@ from jwt.algorithms import (
 )
 from jwt.exceptions import InvalidKeyError
 
+from ._hmac import PreparedHMAC
 from ._jwk import check_key_ops, public_members, roca_vulnerable, thumbprint
 from .errors import ConfigurationError
 
@@ -82,14 +83,20 @@ class VerificationKey:
     impl: Algorithm
     #: ``active``, ``verify-only`` or ``retired``.
     status: str = "active"
-    #: For HMAC keys, the hash name: verified with one C call (``hmac.digest``).
+    #: For HMAC keys, the hash name (``sha256``, ...): verified without PyJWT's layers.
     digest: str | None = None
+    #: For HMAC keys, the MAC with the key's hash states prepared once.
+    prepared_hmac: PreparedHMAC | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.digest is not None:
+            object.__setattr__(self, "prepared_hmac", PreparedHMAC(self.verify_key, self.digest))
 
     def verify(self, signing_input: bytes, signature: bytes) -> bool:
         """Check ``signature`` over ``signing_input``; never raises on bad signatures."""
-        if self.digest is not None:  # the same HMAC PyJWT computes, without its Python layers
-            expected = hmac.digest(self.verify_key, signing_input, self.digest)
-            return hmac.compare_digest(expected, signature)
+        prepared = self.prepared_hmac
+        if prepared is not None:  # the same HMAC PyJWT computes, without its Python layers
+            return hmac.compare_digest(prepared.digest(signing_input), signature)
         try:
             return bool(self.impl.verify(signing_input, self.verify_key, signature))
         except Exception:  # noqa: BLE001 - any failure inside the crypto layer means "invalid"

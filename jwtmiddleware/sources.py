@@ -120,6 +120,11 @@ class WSGIRequestView(RequestView):
         )
         self._environ = environ
 
+    @property
+    def environ(self) -> Mapping[str, Any]:
+        """The ``environ`` this view reads (for error handlers that need more of the request)."""
+        return self._environ
+
     def get_all(self, name: str) -> list[str]:
         key = _ENVIRON_KEYS.get(name)
         if key is None:

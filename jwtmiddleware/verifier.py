@@ -10,13 +10,14 @@ signature, and only then the claims, with time claims compared to the ``now`` pa
 from __future__ import annotations
 
 import binascii
-import re
+import math
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import _json
-from ._lru import TokenCache, validity_window
+from ._lru import TokenCache
 from .errors import (
     ClaimCheckFailed,
     InvalidSignature,
@@ -33,15 +34,21 @@ if TYPE_CHECKING:
 
 __all__ = ["ParsedToken", "VerifiedToken", "Verifier"]
 
-_COMPACT = re.compile(r"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)")
-_B64_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-_B64_VALUE = {ch: i for i, ch in enumerate(_B64_ALPHABET)}
+_B64URL_AND_DOT = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_."
+_B64_VALUE = [0] * 256  # the 6-bit value of each base64url byte (only those are ever looked up)
+for _index, _byte in enumerate(_B64URL_AND_DOT[:64]):
+    _B64_VALUE[_byte] = _index
 _MAX_ID = 255  # sub, jti, sid, kid
 _MAX_NUMERIC = 2**53  # larger NumericDates are not real times
 _UNUSED_BITS_MASK = {2: 0x0F, 3: 0x03}
 _HEADER_MEMORY = 256
 _TO_STANDARD = bytes.maketrans(b"-_", b"+/")
 _PADDING = {0: b"", 2: b"==", 3: b"="}
+_INF = math.inf
+
+_PLUS, _SLASH, _EQUALS = b"+/="  # int needles: "in" is a plain memchr then
+if sys.version_info < (3, 11):  # pragma: no cover - Python 3.10 has no strict_mode
+    _STANDARD = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +64,17 @@ class VerifiedToken:
 
 
 def b64decode(segment: str) -> bytes:
-    """Strict, canonical base64url without padding (the alphabet was checked by the caller)."""
+    """Strict, canonical base64url without padding."""
+    try:
+        data = segment.encode("ascii")
+    except UnicodeEncodeError:
+        raise TokenMalformed("bad base64url") from None
+    if _PLUS in data or _SLASH in data or _EQUALS in data:
+        raise TokenMalformed("bad base64url")
+    return _b64decode(data)
+
+
+def _b64decode(segment: bytes) -> bytes:
     rem = len(segment) % 4
     if rem == 1:
         raise TokenMalformed("impossible base64url length")
@@ -65,19 +82,22 @@ def b64decode(segment: str) -> bytes:
     if mask is not None and _B64_VALUE[segment[-1]] & mask:
         raise TokenMalformed("non-canonical base64url")
     try:
-        # The alphabet is already known to be base64url: translate and decode in C.
-        data = segment.encode("ascii").translate(_TO_STANDARD) + _PADDING[rem]
-        return binascii.a2b_base64(data)
+        # "+", "/" and "=" were refused by the caller: translate, and let the strict decoder
+        # refuse anything else outside the alphabet.
+        data = segment.translate(_TO_STANDARD) + _PADDING[rem]
+        if sys.version_info >= (3, 11):
+            # Refuses every byte outside the alphabet, and padding anywhere but at the end.
+            return binascii.a2b_base64(data, strict_mode=True)
+        if data.translate(None, _STANDARD):  # pragma: no cover - Python 3.10
+            raise TokenMalformed("bad base64url")
+        return binascii.a2b_base64(data)  # pragma: no cover - Python 3.10
     except (binascii.Error, ValueError) as exc:
         raise TokenMalformed("bad base64url") from exc
 
 
-def _object(segment: str, what: str, *, strict: bool) -> dict[str, Any]:
+def _object(data: bytes, what: str, *, strict: bool) -> dict[str, Any]:
     try:
-        data = b64decode(segment)
         value = _json.loads_strict(data) if strict else _json.loads(data)
-    except TokenMalformed:
-        raise
     except (ValueError, RecursionError, UnicodeDecodeError, TypeError) as exc:
         raise TokenMalformed(f"{what} is not valid JSON") from exc
     if not isinstance(value, dict):
@@ -85,12 +105,11 @@ def _object(segment: str, what: str, *, strict: bool) -> dict[str, Any]:
     return value
 
 
-def _numeric(claims: dict[str, Any], name: str) -> float | None:
-    value = claims.get(name)
+def _numeric(claims: dict[str, Any], name: str) -> float:
+    """The NumericDate claim ``name`` (present), or the refusal saying what is wrong with it."""
+    value = claims[name]
     if value is None:
-        if name in claims:
-            raise ClaimCheckFailed(f"{name} is null")
-        return None
+        raise ClaimCheckFailed(f"{name} is null")
     if type(value) is not int and type(value) is not float:
         raise ClaimCheckFailed(f"{name} is not a JSON number")
     if not 0 <= value <= _MAX_NUMERIC:  # also false for NaN; inf and huge ints are out of range
@@ -98,30 +117,31 @@ def _numeric(claims: dict[str, Any], name: str) -> float | None:
     return float(value)
 
 
-def _short_string(claims: dict[str, Any], name: str) -> None:
-    value = claims.get(name)
-    if value is None and name not in claims:
-        return
-    if not isinstance(value, str) or not 0 < len(value) <= _MAX_ID or not value.isprintable():
-        raise ClaimCheckFailed(f"{name} must be a printable string of 1 to {_MAX_ID} characters")
-
-
 def _media_type(value: str) -> str:
     value = value.lower()
     return value[12:] if value.startswith("application/") else value
 
 
-@dataclass(frozen=True, slots=True)
-class ParsedToken:
+class ParsedToken(NamedTuple):
     """A token whose shape and header passed, before its signature is checked."""
 
+    #: The compact token as presented.
     token: str
+    #: The JOSE header.
     header: dict[str, Any]
+    #: The header's ``alg`` (one of ``ALGORITHMS``).
     alg: str
+    #: The header's ``kid``, if any.
     kid: str | None
+    #: ``<header>.<payload>``: what the signature covers.
     signing_input: bytes
+    #: The decoded signature.
     signature: bytes
-    payload64: str
+    #: The payload segment, base64url-decoded (its JSON is parsed after the signature).
+    payload: bytes
+
+
+_new_parsed = tuple.__new__  # a NamedTuple without its Python-level __new__
 
 
 class Verifier:
@@ -147,7 +167,7 @@ class Verifier:
         self._cache_size = size
         self._cache: TokenCache[VerifiedToken] = TokenCache(size)
         # Validated headers by their base64url text: tokens of one issuer share a handful.
-        self._headers: dict[str, tuple[dict[str, Any], str, str | None]] = {}
+        self._headers: dict[bytes, tuple[dict[str, Any], str, str | None]] = {}
 
     def verify(self, token: str, now: float) -> VerifiedToken:
         """Return the verified token or raise a :class:`~jwtmiddleware.errors.TokenInvalid`.
@@ -160,7 +180,7 @@ class Verifier:
             if cached is not None:
                 return cached
         parsed = self.parse(token)
-        return self.finish(parsed, self._keyset.candidates(parsed.alg, parsed.kid), now)
+        return self.finish(parsed, self._keyset.candidates(parsed[2], parsed[3]), now)
 
     def cached(self, token: str, now: float) -> VerifiedToken | None:
         """The verified token if it is in the cache and its time claims still hold at ``now``."""
@@ -174,19 +194,29 @@ class Verifier:
         """Check size, shape and header; return what the signature check needs."""
         if len(token) > self._max_bytes:
             raise TokenTooLarge(f"token is over {self._max_bytes} bytes")
-        match = _COMPACT.fullmatch(token)
-        if match is None:
+        try:
+            raw = token.encode("ascii")
+        except UnicodeEncodeError:
+            raise TokenMalformed(self._shape_problem(token)) from None
+        parts = raw.split(b".")
+        # Three non-empty segments of the base64url alphabet: "+", "/" and "=" are looked for
+        # here (memchr), every other stray byte is refused by the strict decoding below, which
+        # covers all three segments before the signature is checked.
+        if len(parts) != 3 or b"" in parts or _PLUS in raw or _SLASH in raw or _EQUALS in raw:
             raise TokenMalformed(self._shape_problem(token))
-        h64, p64, s64 = match.groups()
+        h64, p64, s64 = parts
         known = self._headers.get(h64)
         if known is None:
             known = self._parse_header(h64)
         header, alg, kid = known
-        signing_input = token[: len(h64) + len(p64) + 1].encode("ascii")
-        return ParsedToken(token, header, alg, kid, signing_input, b64decode(s64), p64)
+        signing_input = raw[: len(h64) + len(p64) + 1]
+        return _new_parsed(
+            ParsedToken,
+            (token, header, alg, kid, signing_input, _b64decode(s64), _b64decode(p64)),
+        )
 
-    def _parse_header(self, h64: str) -> tuple[dict[str, Any], str, str | None]:
-        header = _object(h64, "header", strict=True)
+    def _parse_header(self, h64: bytes) -> tuple[dict[str, Any], str, str | None]:
+        header = _object(_b64decode(h64), "header", strict=True)
         alg = header.get("alg")
         if not isinstance(alg, str) or alg not in self._algorithms:
             raise InvalidSignature("algorithm not allowed")
@@ -206,19 +236,27 @@ class Verifier:
     ) -> VerifiedToken:
         """Check the signature with ``keys`` (the candidates for its alg and kid), then the
         claims; remember the token when everything passed."""
+        claims, window = self.finish_claims(parsed, keys, now)
+        verified = VerifiedToken(parsed.token, parsed.header, claims)
+        if self._cache_size:
+            self._cache.put(parsed.token, verified, window)
+        return verified
+
+    def finish_claims(
+        self, parsed: ParsedToken, keys: Sequence[VerificationKey], now: float
+    ) -> tuple[Claims, tuple[float, float]]:
+        """Like :meth:`finish`, without the cache: the verified claims and their validity
+        window (see :meth:`check_claims`)."""
         if not keys:
             raise InvalidSignature("no key for this kid and algorithm")
+        signing_input, signature = parsed[4], parsed[5]
         for key in keys:
-            if key.verify(parsed.signing_input, parsed.signature):
+            if key.verify(signing_input, signature):
                 break
         else:
             raise InvalidSignature("signature does not verify")
-        claims = Claims(_object(parsed.payload64, "payload", strict=False))
-        self.check_claims(claims, now)
-        verified = VerifiedToken(parsed.token, parsed.header, claims)
-        if self._cache_size:
-            self._cache.put(parsed.token, verified, validity_window(claims, self._leeway))
-        return verified
+        claims = Claims(_object(parsed[6], "payload", strict=False))
+        return claims, self.check_claims(claims, now)
 
     @staticmethod
     def _shape_problem(token: str) -> str:
@@ -248,36 +286,64 @@ class Verifier:
         elif typ is not None and _media_type(typ) != "jwt":
             raise ClaimCheckFailed("wrong token type")
 
-    def check_claims(self, claims: dict[str, Any], now: float) -> None:
-        """Check the registered claims of an already signature-verified payload."""
+    def check_claims(self, claims: dict[str, Any], now: float) -> tuple[float, float]:
+        """Check the registered claims of an already signature-verified payload.
+
+        :returns: ``(not_before, expires)``: the interval of ``now`` in which the time checks
+            pass (``exp``, ``nbf`` and ``iat`` with the leeway); a cache may reuse the
+            verdict inside it.
+        """
         for name in self._required:
             if name not in claims:
                 raise ClaimCheckFailed(f"missing required claim {name}")
+        get = claims.get
         leeway = self._leeway
-        exp = _numeric(claims, "exp")
-        if exp is not None and now >= exp + leeway:
-            raise TokenExpired("exp has passed")
-        nbf = _numeric(claims, "nbf")
-        if nbf is not None and nbf > now + leeway:
-            raise TokenNotYetValid("nbf is in the future")
-        iat = _numeric(claims, "iat")
-        if iat is not None and iat > now + leeway:
-            raise TokenNotYetValid("iat is in the future")
+        # exp, nbf and iat: the common case (a number in range) is tested inline; anything
+        # else goes to _numeric, which refuses it with the reason.
+        exp, nbf, iat = get("exp"), get("nbf"), get("iat")
+        expires = _INF
+        if exp is not None or "exp" in claims:
+            if not ((type(exp) is int or type(exp) is float) and 0 <= exp <= _MAX_NUMERIC):
+                exp = _numeric(claims, "exp")
+            expires = exp + leeway
+            if now >= expires:
+                raise TokenExpired("exp has passed")
+        not_before = -_INF
+        if nbf is not None or "nbf" in claims:
+            if not ((type(nbf) is int or type(nbf) is float) and 0 <= nbf <= _MAX_NUMERIC):
+                nbf = _numeric(claims, "nbf")
+            not_before = nbf - leeway
+            if now < not_before:
+                raise TokenNotYetValid("nbf is in the future")
+        if iat is not None or "iat" in claims:
+            if not ((type(iat) is int or type(iat) is float) and 0 <= iat <= _MAX_NUMERIC):
+                iat = _numeric(claims, "iat")
+            if iat - leeway > not_before:
+                not_before = iat - leeway
+            if now < iat - leeway:
+                raise TokenNotYetValid("iat is in the future")
         if self._max_lifetime is not None:
             if exp is None:
                 raise ClaimCheckFailed("exp is required when MAX_TOKEN_LIFETIME is set")
             start = iat if iat is not None else now
             if exp - start > self._max_lifetime:
                 raise ClaimCheckFailed("token lifetime exceeds MAX_TOKEN_LIFETIME")
-        if self._issuer is not None and claims.get("iss") != self._issuer:
+        iss = get("iss")
+        if self._issuer is not None and iss != self._issuer:
             raise ClaimCheckFailed("wrong issuer")
         if "aud" in claims or self._audience:
-            self._check_audience(claims.get("aud"))
+            self._check_audience(get("aud"))
         for name in ("sub", "jti", "sid"):
-            _short_string(claims, name)
-        iss = claims.get("iss")
+            value = get(name)
+            if value is None and name not in claims:
+                continue
+            if not (isinstance(value, str) and 0 < len(value) <= _MAX_ID and value.isprintable()):
+                raise ClaimCheckFailed(
+                    f"{name} must be a printable string of 1 to {_MAX_ID} characters"
+                )
         if iss is not None and not isinstance(iss, str):
             raise ClaimCheckFailed("iss is not a string")
+        return not_before, expires
 
     def _check_audience(self, aud: Any) -> None:
         if not self._audience:

@@ -69,14 +69,29 @@ class JWTWSGIMiddleware(MiddlewareCore):
         self._setup(settings, store, clock)
         self._fast = self.authenticator.fast_path
         self._header_key = "HTTP_" + self.settings.header_name.upper().replace("-", "_")
+        self._cookie_key = self.settings.access_cookie_name + "="
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        if self._fast and environ.get("REQUEST_METHOD") != "OPTIONS":
-            cached = self.authenticator.cached_bearer(
-                environ.get(self._header_key), environ.get("HTTP_COOKIE"), self._clock()
-            )
-            if cached is not None and environ.get("PATH_INFO") != self._jwks_path:
-                environ[IDENTITY_KEY] = cached.identity
+        if (
+            self._fast
+            and environ.get("REQUEST_METHOD") != "OPTIONS"
+            and environ.get("PATH_INFO") != self._jwks_path
+        ):
+            authorization = environ.get(self._header_key)
+            cookie = environ.get("HTTP_COOKIE")
+            try:
+                fast = None
+                if authorization is not None and (cookie is None or self._cookie_key not in cookie):
+                    now = self._clock()
+                    fast = self.authenticator.cached_header(authorization, now)
+                    if fast is None:
+                        fast = self.authenticator.bearer(
+                            authorization, None, now, raw=authorization
+                        )
+            except Exception as exc:  # noqa: BLE001 - every refusal is rendered, never a 500
+                return self._refuse(exc, WSGIRequestView(environ), start_response)
+            if fast is not None:
+                environ[IDENTITY_KEY] = fast.identity
                 if self._vary is None:
                     return self.app(environ, start_response)
                 vary_value: str = self._vary
@@ -101,9 +116,7 @@ class JWTWSGIMiddleware(MiddlewareCore):
             else:
                 result = authenticator.decide(view, self._clock())
         except Exception as exc:  # noqa: BLE001 - every refusal is rendered, never a 500
-            response = self._responder.response_for(as_auth_error(exc), view)
-            start_response(response.status_line, list(response.headers))
-            return [response.body]
+            return self._refuse(exc, view, start_response)
         environ[IDENTITY_KEY] = result.identity
         vary, plan = self._vary, result.refresh
         if result.exempt or (vary is None and plan is None):
@@ -123,3 +136,10 @@ class JWTWSGIMiddleware(MiddlewareCore):
             return start_response(status, out, exc_info)
 
         return self.app(environ, start_with_auth_headers)
+
+    def _refuse(
+        self, exc: Exception, view: WSGIRequestView, start_response: StartResponse
+    ) -> Iterable[bytes]:
+        response = self._responder.response_for(as_auth_error(exc), view)
+        start_response(response.status_line, list(response.headers))
+        return [response.body]

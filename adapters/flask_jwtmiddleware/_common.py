@@ -43,6 +43,7 @@ __all__ = [
     "PENDING_KEY",
     "Pending",
     "RefusalRouter",
+    "STATE_KEY",
     "ViewRule",
     "settings_from_config",
 ]
@@ -55,6 +56,8 @@ CONFIG_KEY = "JWTMIDDLEWARE"
 EXTENSION_KEY = "jwtmiddleware"
 #: ``environ``/``scope`` key carrying a refusal deferred to the framework.
 ERROR_KEY = "jwtmiddleware.error"
+#: ``environ`` key carrying the adapter's per-app state (Flask), so views find it directly.
+STATE_KEY = "jwtmiddleware.state"
 #: ``scope`` key carrying the request's :class:`Pending` slot (Quart).
 PENDING_KEY = "jwtmiddleware.pending"
 #: Seconds a ``fresh=True`` view accepts since the user last entered credentials (15 minutes).
@@ -173,7 +176,8 @@ class RefusalRouter:
 
     A configured ``ERROR_HANDLER`` is asked first; an :class:`ErrorResponse` it returns is
     sent by the middleware as usual (a redirect to a login page, say). Otherwise the refusal
-    goes into the request's :class:`Pending` slot and is raised again inside the framework.
+    goes into the WSGI environ (``ERROR_KEY``) or the ASGI request's :class:`Pending` slot and
+    is raised again inside the framework.
     """
 
     def __init__(self, handler: Callable[..., Any] | str | None) -> None:
@@ -193,7 +197,11 @@ class RefusalRouter:
                 return custom
             if custom is not None:
                 logger.error("ERROR_HANDLER returned %r, not an ErrorResponse", type(custom))
-        pending = PENDING.get()
+        environ = getattr(view, "environ", None)
+        if isinstance(environ, dict):  # WSGI (Flask): the refusal travels in the environ
+            environ[ERROR_KEY] = error
+            return None
+        pending = PENDING.get()  # ASGI (Quart): in the request's slot
         if pending is not None:
             pending.error = error
         return None

@@ -33,7 +33,7 @@ from ._common import (
 )
 from ._sessions import render_plan
 from ._state import BaseAppState
-from ._views import get_identity
+from ._views import get_identity, request_environ
 from ._wsgi import RefusalRoutingMiddleware
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ class AppState(BaseAppState):
 
     def raise_deferred(self) -> None:
         """``before_request`` hook: raise the refusal the middleware recorded, if any."""
-        error = request.environ.get(ERROR_KEY)
+        error = request_environ().get(ERROR_KEY)
         if error is not None:
             raise self.exception_for(error)
 
@@ -119,7 +119,9 @@ class JWTAuth:
             clock=self._clock,
         )  # fmt: skip
         state = AppState(settings, middleware, self._clock)
-        app.wsgi_app = RefusalRoutingMiddleware(middleware, original)  # type: ignore[method-assign]
+        app.wsgi_app = RefusalRoutingMiddleware(  # type: ignore[method-assign]
+            middleware, original, state
+        )
         # First of all hooks: a refused request must not reach the app's own hooks' effects.
         app.before_request_funcs.setdefault(None, []).insert(0, state.raise_deferred)
         app.extensions[EXTENSION_KEY] = self

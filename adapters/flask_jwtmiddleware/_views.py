@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from flask import current_app, request
@@ -13,7 +14,7 @@ from werkzeug.local import LocalProxy
 from jwtmiddleware.identity import ANONYMOUS
 from jwtmiddleware.integration import IDENTITY_KEY
 
-from ._common import EXTENSION_KEY, ViewRule
+from ._common import EXTENSION_KEY, STATE_KEY, ViewRule
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -22,14 +23,31 @@ if TYPE_CHECKING:
 
     from ._extension import AppState
 
-__all__ = ["current_identity", "get_identity", "jwt_required", "state_of"]
+__all__ = ["current_identity", "get_identity", "jwt_required", "request_environ", "state_of"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+_cv_request: ContextVar[Any] | None
+try:  # the request context without werkzeug's proxy layers (a few µs per access)
+    from flask.globals import _cv_request
+except ImportError:  # pragma: no cover - a Flask without it: the public proxy does the same
+    _cv_request = None
+
+
+def request_environ() -> dict[str, Any]:
+    """The WSGI environ of the current request (``RuntimeError`` outside of one)."""
+    if _cv_request is not None:
+        context = _cv_request.get(None)
+        if context is not None:
+            environ: dict[str, Any] = context.request.environ
+            return environ
+    return request.environ  # raises Flask's "working outside of request context"
+
+
 def get_identity() -> Identity | AnonymousIdentity:
     """The verified caller of the current request (``ANONYMOUS`` when there is none)."""
-    identity: Identity | AnonymousIdentity = request.environ.get(IDENTITY_KEY, ANONYMOUS)
+    identity: Identity | AnonymousIdentity = request_environ().get(IDENTITY_KEY, ANONYMOUS)
     return identity
 
 
@@ -49,8 +67,9 @@ def state_of() -> AppState:
 
 
 def _enforce(rule: ViewRule) -> None:
-    state = state_of()
-    identity = get_identity()
+    environ = request_environ()
+    identity = environ.get(IDENTITY_KEY, ANONYMOUS)
+    state = environ.get(STATE_KEY) or state_of()
     error = rule.check(identity, state.clock())
     if error is not None:
         if not identity.is_authenticated:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from ._common import ERROR_KEY, PENDING, Pending
+from ._common import ERROR_KEY, STATE_KEY
 
 if TYPE_CHECKING:
     from jwtmiddleware.wsgi import JWTWSGIMiddleware, StartResponse, WSGIApp
@@ -21,37 +21,34 @@ class RefusalRoutingMiddleware:
     """Run the core middleware; when it refuses, call Flask with the refusal in the environ.
 
     The core middleware (built with :class:`~._common.RefusalRouter` as its ``ERROR_HANDLER``)
-    records a refusal in the request's :class:`~._common.Pending` slot before answering; that
-    answer is dropped here and the request goes to Flask with ``environ["jwtmiddleware.error"]``
-    set, where a ``before_request`` hook raises it as an ``HTTPException``. The decision itself
-    is made once, by the core.
+    records a refusal in ``environ["jwtmiddleware.error"]`` before answering; that answer is
+    dropped here and the request goes to Flask, where the adapter's first ``before_request``
+    hook raises it as an ``HTTPException``. The decision itself is made once, by the
+    core.
 
     :param middleware: the core middleware wrapping ``app``.
     :param app: Flask's own ``wsgi_app``.
+    :param state: the adapter's per-app state, put into every request's environ.
     """
 
-    def __init__(self, middleware: JWTWSGIMiddleware, app: WSGIApp) -> None:
+    def __init__(self, middleware: JWTWSGIMiddleware, app: WSGIApp, state: Any = None) -> None:
         #: The core middleware (its settings, authenticator and store).
         self.middleware = middleware
         #: The Flask application's original ``wsgi_app``.
         self.app = app
+        self._state = state
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        pending = Pending()
+        environ[STATE_KEY] = self._state
 
         def start_unless_refused(
             status: str, headers: list[tuple[str, str]], exc_info: Any = None
         ) -> Callable[[bytes], object]:
-            if pending.error is not None:
+            if ERROR_KEY in environ:
                 return _discard  # the middleware's own refusal: Flask answers instead
             return start_response(status, headers, exc_info)
 
-        token = PENDING.set(pending)
-        try:
-            result = self.middleware(environ, start_unless_refused)
-        finally:
-            PENDING.reset(token)
-        if pending.error is None:
+        result = self.middleware(environ, start_unless_refused)
+        if ERROR_KEY not in environ:
             return result
-        environ[ERROR_KEY] = pending.error
         return self.app(environ, start_response)

@@ -30,6 +30,7 @@ from tests.http.harness import (
     NOW,
     Client,
     b64,
+    build_client,
     expect_invalid_request,
     expect_invalid_token,
     expect_no_credentials,
@@ -75,6 +76,25 @@ def ec_key() -> ec.EllipticCurvePrivateKey:
 @pytest.fixture(scope="module")
 def attacker_ec_key() -> ec.EllipticCurvePrivateKey:
     return ec.generate_private_key(ec.SECP256R1())
+
+
+@pytest.fixture(params=["shortcut", "full-path"])
+def make_client(kind: str, request: pytest.FixtureRequest) -> MakeClient:
+    """Every attack through both ways a request is decided: the Bearer shortcut (plain
+    settings take it) and the full path (an unrelated path rule turns the shortcut off)."""
+    full = request.param == "full-path"
+
+    def factory(
+        settings: Settings, *, clock: Callable[[], float] | None = None, app: Any = None
+    ) -> Client:
+        if full:
+            settings = settings.replace(optional_paths=("/__full-path-only__",))
+        client = build_client(kind, settings, clock=clock, app=app)
+        if full:
+            assert not client.middleware.authenticator.fast_path
+        return client
+
+    return factory
 
 
 def _settings(**kwargs: Any) -> Settings:

@@ -18,7 +18,7 @@ def test_the_shortcut_is_on_for_plain_settings_and_off_with_a_store() -> None:
     assert Authenticator(SETTINGS).fast_path
     assert not Authenticator(SETTINGS.replace(store="memory://")).fast_path
     assert not Authenticator(SETTINGS.replace(exempt_paths=["/health"])).fast_path
-    assert not Authenticator(SETTINGS.replace(verified_cache_size=0)).fast_path
+    assert Authenticator(SETTINGS.replace(verified_cache_size=0)).fast_path  # verifies each time
 
 
 def test_a_cached_token_still_meets_every_rule(make_client: MakeClient) -> None:
@@ -43,3 +43,66 @@ def test_a_cached_token_still_meets_every_rule(make_client: MakeClient) -> None:
     # the cached entry expires with the token (plus leeway)
     clock[0] = NOW + 60 + SETTINGS.leeway
     assert client.get(headers=[auth]).status == 401
+
+
+def _answer(
+    client: ASGIClient | WSGIClient, value: str
+) -> tuple[int, list[tuple[str, str]], bytes]:
+    result = client.get(headers=[("Authorization", value)])
+    return result.status, sorted(result.headers), result.body
+
+
+def test_the_shortcut_refuses_exactly_as_the_full_path(make_client: MakeClient) -> None:
+    shortcut = make_client(SETTINGS, clock=lambda: NOW)
+    full = make_client(SETTINGS.replace(optional_paths=["/elsewhere"]), clock=lambda: NOW)
+    assert shortcut.middleware.authenticator.fast_path
+    assert not full.middleware.authenticator.fast_path
+    good = mint_token(SETTINGS, now=NOW, ttl=60)
+    head, payload, _ = good.split(".")
+    other = Settings(secret="g" * 40)
+    values = [
+        f"Bearer {good}",
+        f"bearer {good}",
+        f"Bearer {mint_token(SETTINGS, now=NOW - 3600, ttl=60)}",  # expired
+        f"Bearer {mint_token(SETTINGS, now=NOW + 3600, ttl=60)}",  # issued in the future
+        f"Bearer {mint_token(other, now=NOW, ttl=60)}",  # another key
+        f"Bearer {head}.{payload}.AAAA",  # bad signature
+        f"Bearer {head}.{payload}",  # two segments
+        f"Bearer {head}.{payload}+.{good.split('.')[2]}",  # outside the alphabet
+        f"Bearer {head}.{payload}=.{good.split('.')[2]}",  # padding
+        f"Bearer {head}.{payload}\u00e9.{good.split('.')[2]}",  # not ASCII
+        "Bearer " + "a" * 20_000,  # too large
+        "Bearer  " + good,  # stray whitespace
+        "Basic dXNlcjpwYXNz",
+    ]
+    for value in values:
+        for _ in range(2):  # the second time, whatever was remembered answers
+            assert _answer(shortcut, value) == _answer(full, value), value
+
+
+def test_the_shortcut_remembers_by_the_exact_header_and_verifies_once(
+    make_client: MakeClient,
+) -> None:
+    client = make_client(SETTINGS, clock=lambda: NOW)
+    authenticator = client.middleware.authenticator
+    verifier = authenticator.verifier
+    original, calls = verifier.finish_claims, []
+
+    def counting(*args: object) -> object:
+        calls.append(args)
+        return original(*args)
+
+    verifier.finish_claims = counting
+    token = mint_token(SETTINGS, now=NOW, ttl=60)
+    for _ in range(3):
+        expect_ok(client.get(headers=[("Authorization", f"Bearer {token}")]))
+    assert len(calls) == 1
+    expect_ok(client.get(headers=[("Authorization", f"bearer {token}")]))  # another header value
+    assert len(calls) == 2
+    uncached = make_client(SETTINGS.replace(verified_cache_size=0), clock=lambda: NOW)
+    verifier = uncached.middleware.authenticator.verifier
+    original, calls = verifier.finish_claims, []
+    verifier.finish_claims = counting
+    for _ in range(3):
+        expect_ok(uncached.get(headers=[("Authorization", f"Bearer {token}")]))
+    assert len(calls) == 3

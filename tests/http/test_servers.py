@@ -11,8 +11,10 @@ import base64
 import contextlib
 import hashlib
 import importlib.util
+import json
 import os
 import secrets
+import shutil
 import socket
 import struct
 import subprocess
@@ -398,3 +400,26 @@ def test_benchmark_script_quick(tmp_path: Path) -> None:
     assert (tmp_path / "results.json").is_file()
     if importlib.util.find_spec("matplotlib") is not None:
         assert (tmp_path / "plot.png").read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed")
+def test_instruction_count_script_quick(tmp_path: Path) -> None:
+    """``bench_instructions.py --quick`` counts a bare app and a cache hit under callgrind, and
+    the hit executes more instructions than the bare app (the counting window is the loop)."""
+    script = REPO_ROOT / "benchmarks" / "bench_instructions.py"
+    out = tmp_path / "instructions.json"
+    done = subprocess.run(
+        [sys.executable, str(script), "--quick", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=280,
+        cwd=REPO_ROOT,
+        env=server_env(),
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    rows = {row["name"]: row for row in json.loads(out.read_text("utf-8"))["results"]}
+    bare, hit = rows["bare ASGI app"], rows["JWTMiddleware HS256 hit"]
+    assert 1_000 < bare["instructions"] < hit["instructions"] < 1_000_000
+    assert abs(hit["added"] - (hit["instructions"] - bare["instructions"])) <= 1
