@@ -36,11 +36,17 @@ class TokenCache(Generic[V]):
     GIL, and a race can only cost a cache miss.
     """
 
-    __slots__ = ("_entries", "_size")
+    __slots__ = ("_entries", "_size", "entry", "touch")
 
     def __init__(self, size: int) -> None:
         self._size = size
         self._entries: OrderedDict[Hashable, tuple[V, float, float]] = OrderedDict()
+        #: ``entry(token)``: the raw ``(value, not_before, expires)`` or ``None``, in one C
+        #: call; a caller that uses it checks ``not_before <= now < expires`` itself, calls
+        #: :attr:`touch`, and otherwise falls back to :meth:`get` (which refuses).
+        self.entry = self._entries.get
+        #: ``touch(token)``: mark an entry just used (least recently used is evicted first).
+        self.touch = self._entries.move_to_end
 
     def __len__(self) -> int:
         return len(self._entries)

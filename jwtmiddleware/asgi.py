@@ -71,14 +71,23 @@ def _with_vary(message: Message, vary: tuple[bytes, bytes]) -> Message:
     headers = message.get("headers", ())
     if type(headers) is not list:
         headers = list(headers)
-    for key, current in headers:
+    for key, _ in headers:
         # ASGI header names are lower case; an app's "Vary" is merged too. Any other spelling
         # gets a second Vary line, which HTTP reads as one list.
         if key == b"vary" or key == b"Vary":
-            merged = merge_vary(current.decode("latin-1"), vary[1].decode("latin-1"))
-            headers = [(k, merged.encode("latin-1")) if k is key else (k, v) for k, v in headers]
-            return {**message, "headers": headers}
+            return _merged_vary(message, headers, vary)
     return {**message, "headers": [*headers, vary]}
+
+
+def _merged_vary(message: Message, headers: list[Any], vary: tuple[bytes, bytes]) -> Message:
+    """``message`` with ``vary``'s fields merged into the app's own ``Vary`` header."""
+    out = []
+    for key, value in headers:
+        if key == b"vary" or key == b"Vary":
+            value = merge_vary(value.decode("latin-1"), vary[1].decode("latin-1"))
+            value = value.encode("latin-1")
+        out.append((key, value))
+    return {**message, "headers": out}
 
 
 def _vary_sender(send: Send, vary: tuple[bytes, bytes]) -> Send:
@@ -119,6 +128,8 @@ class JWTMiddleware(MiddlewareCore):
         self._max_fast = len(self.settings.header_scheme) + 1 + self.settings.max_token_bytes
         self._cookie_key = (self.settings.access_cookie_name + "=").encode("latin-1")
         self._cached_header = self.authenticator.cached_header
+        self._header_entry = self.authenticator.header_results.entry
+        self._touch = self.authenticator.header_results.touch
 
     def _bearer(self, authorization: bytes, now: float) -> AuthResult | None:
         """A header the shortcut has not seen: :meth:`Authenticator.bearer` verifies it."""
@@ -152,11 +163,20 @@ class JWTMiddleware(MiddlewareCore):
                     and not twice
                     and (cookie is None or self._cookie_key not in cookie)
                 ):
+                    fast: AuthResult | None
                     try:
                         now = self._clock()
-                        fast = self._cached_header(authorization, now)
-                        if fast is None:
-                            fast = self._bearer(authorization, now)
+                        entry = self._header_entry(authorization)
+                        if entry is not None and entry[1] <= now < entry[2]:
+                            try:  # noqa: SIM105 - a context manager per hit costs more
+                                self._touch(authorization)
+                            except KeyError:  # evicted meanwhile: still valid for this request
+                                pass
+                            fast = entry[0]
+                        else:  # absent, or outside its window: get() refuses, bearer() verifies
+                            fast = self._cached_header(authorization, now)
+                            if fast is None:
+                                fast = self._bearer(authorization, now)
                     except Exception as exc:  # noqa: BLE001 - every refusal is rendered
                         response = self._responder.response_for(
                             as_auth_error(exc), ASGIRequestView(scope)
@@ -174,8 +194,17 @@ class JWTMiddleware(MiddlewareCore):
 
                         def send_with_vary(message: Message) -> Awaitable[None]:
                             # Returns send's own awaitable: no extra coroutine per message.
+                            # The common case (no Vary of the app's own) is written out here.
                             if message["type"] == "http.response.start":
-                                message = _with_vary(message, vary_field)
+                                headers = message.get("headers", ())
+                                if type(headers) is not list:
+                                    headers = list(headers)
+                                for key, _ in headers:
+                                    if key == b"vary" or key == b"Vary":
+                                        message = _merged_vary(message, headers, vary_field)
+                                        break
+                                else:
+                                    message = {**message, "headers": [*headers, vary_field]}
                             return send(message)
 
                         await self.app(scope, receive, send_with_vary)

@@ -168,6 +168,8 @@ class Authenticator:
         #: cheapest answer there is: one dictionary lookup. The caller checks what
         #: :meth:`bearer` checks outside the header (one such header, no token cookie).
         self.cached_header = self._header_results.get
+        #: The cache behind :attr:`cached_header`, for callers that look entries up inline.
+        self.header_results = self._header_results
         self._leeway = settings.leeway
         self.sources = TokenSources(settings)
         self.paths = PathRules(settings)

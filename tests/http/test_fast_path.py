@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
+
+import pytest
 
 from jwtmiddleware import Settings
 from jwtmiddleware.testing import mint_token
-from tests.http.harness import NOW, ASGIClient, WSGIClient, expect_ok
+from tests.http.harness import NOW, ASGIClient, WSGIClient, build_client, expect_ok
 
 MakeClient = Callable[..., ASGIClient | WSGIClient]
 SETTINGS = Settings(secret="f" * 40, cookie_name_prefix=False)
@@ -106,3 +109,29 @@ def test_the_shortcut_remembers_by_the_exact_header_and_verifies_once(
     for _ in range(3):
         expect_ok(uncached.get(headers=[("Authorization", f"Bearer {token}")]))
     assert len(calls) == 3
+
+
+@pytest.mark.parametrize("container", [list, tuple, iter], ids=["list", "tuple", "iterator"])
+@pytest.mark.parametrize("own_vary", [True, False], ids=["app-vary", "no-app-vary"])
+@pytest.mark.parametrize("shortcut", [True, False], ids=["shortcut", "full-path"])
+def test_asgi_vary_whatever_iterable_the_app_sends(
+    container: Callable[[list[tuple[bytes, bytes]]], Any], own_vary: bool, shortcut: bool
+) -> None:
+    """Response headers may be any iterable (ASGI): none is lost, Vary is merged or added."""
+    own = [(b"vary", b"Accept-Encoding")] if own_vary else []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        headers = container([*own, (b"x-app", b"1")])
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"made"})
+
+    settings = SETTINGS if shortcut else SETTINGS.replace(optional_paths=["/elsewhere"])
+    client = build_client("asgi", settings, clock=lambda: NOW, app=app)
+    assert client.middleware.authenticator.fast_path is shortcut
+    token = mint_token(SETTINGS, now=NOW, ttl=60)
+    for _ in range(2):  # verified, then remembered
+        result = client.get(headers=[("Authorization", f"Bearer {token}")])
+        assert (result.status, result.body, result.header("x-app")) == (200, b"made", "1")
+        names = [n.strip() for v in result.header_all("vary") for n in v.split(",")]
+        expected = ["Authorization", "Cookie", *(["Accept-Encoding"] if own_vary else [])]
+        assert sorted(names) == sorted(expected)
