@@ -297,10 +297,13 @@ def _middleware_section(document: dict[str, Any]) -> str:
 
 def _revocation_section(document: dict[str, Any]) -> str:
     note = "" if document["redis"] else " No `redis-server` was found: Redis was not measured."
+    if document.get("rerun"):
+        note += f" This section is a later run ({document['rerun']}) than the rest."
     return (
         "## Revocation check\n\n"
-        "HS256 cache hit, so the difference to *no store* is the check itself (ASGI: the async "
-        "twin, in a worker thread for SQLite; WSGI: the sync call). Each store holds 1,000 "
+        "HS256 cache hit, so the difference to *no store* is the check itself and the request "
+        "handling a store needs (ASGI: the async twin, answered on the event loop for SQLite; "
+        "WSGI: the sync call). Each store holds 1,000 "
         "revoked ids and a revoked subject; Redis is a private `redis-server` on loopback "
         f'(`--save "" --appendonly no`).{note}\n\n' + timing_table(document["results"])
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ._drive import run_async
 from ._http import IDENTITY_KEY, MiddlewareCore, as_auth_error, merge_vary, with_vary
@@ -22,6 +22,7 @@ from .sources import ASGIRequestView
 if TYPE_CHECKING:
     from .effects import ReadForm
     from .flow import AuthResult
+    from .identity import Identity
     from .refresh import RefreshPlan
     from .responses import ErrorResponse
     from .stores.base import Store
@@ -124,6 +125,7 @@ class JWTMiddleware(MiddlewareCore):
         self._setup(settings, store, clock)
         self._vary_header = (b"vary", self._vary.encode("latin-1")) if self._vary else None
         self._fast = self.authenticator.fast_path
+        self._uses_store = self.authenticator.uses_store
         self._header_name = self.settings.header_name.lower().encode("latin-1")
         self._max_fast = len(self.settings.header_scheme) + 1 + self.settings.max_token_bytes
         self._cookie_key = (self.settings.access_cookie_name + "=").encode("latin-1")
@@ -183,6 +185,17 @@ class JWTMiddleware(MiddlewareCore):
                         )
                         await self._refuse(scope, send, response)
                         return
+                    if fast is not None and self._uses_store:
+                        try:
+                            identity = cast("Identity", fast[0])
+                            checks = self.authenticator.store_checks(identity, now)
+                            await run_async(checks, self.store)
+                        except Exception as exc:  # noqa: BLE001 - every refusal is rendered
+                            response = self._responder.response_for(
+                                as_auth_error(exc), ASGIRequestView(scope)
+                            )
+                            await self._refuse(scope, send, response)
+                            return
                     if fast is not None:
                         scope = dict(scope)
                         scope[IDENTITY_KEY] = scope["user"] = fast[0]

@@ -202,8 +202,7 @@ class Authenticator:
         self._cookie_key = settings.access_cookie_name + "="
         #: Whether :meth:`bearer` may answer before the full path.
         self.fast_path = (
-            not self.uses_store
-            and self.remote_keys is None
+            self.remote_keys is None
             and not self.paths.has_rules
             and not self.refresher.enabled
             and "query" not in settings.sources
@@ -298,11 +297,12 @@ class Authenticator:
         """Authenticate a request whose only credential is a plain ``Bearer`` header.
 
         The shortcut the middleware try before building a request view; only valid when
-        :attr:`fast_path` is true (no store, remote keys, path rules, query source or sliding
-        refresh). It answers only when the request holds exactly that one credential: the
-        cached result, or the token verified and remembered, or the refusal raised. Anything
-        else (another scheme, a token cookie too, stray whitespace) returns ``None`` and takes
-        the full path, which gives every answer the shortcut does not.
+        :attr:`fast_path` is true (no remote keys, path rules, query source or sliding
+        refresh); with a store, the caller runs :meth:`store_checks` on the result. It answers
+        only when the request holds exactly that one credential: the cached result, or the
+        token verified and remembered, or the refusal raised. Anything else (another scheme, a
+        token cookie too, stray whitespace) returns ``None`` and takes the full path, which
+        gives every answer the shortcut does not.
 
         :param authorization: the ``Authorization`` header (``HEADER_NAME``), if present once.
         :param cookie: the ``Cookie`` header, if any.
@@ -376,6 +376,11 @@ class Authenticator:
         if self.uses_store:
             yield from self._store_checks(identity, now, fail_open=self._fail_open)
         return self._result(verified, now)
+
+    def store_checks(self, identity: Identity, now: float) -> Generator[Effect, Any, None]:
+        """The store's part of a request (revocation, session activity) for a caller already
+        verified, as a flow of effects; what :meth:`flow` runs last, for the shortcut."""
+        return self._store_checks(identity, now, fail_open=self._fail_open)
 
     def _store_checks(
         self, identity: Identity, now: float, *, fail_open: bool

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ._drive import run_sync
 from ._http import IDENTITY_KEY, MiddlewareCore, as_auth_error, with_vary
@@ -20,6 +20,7 @@ from .sources import WSGIRequestView
 
 if TYPE_CHECKING:
     from .effects import ReadForm
+    from .identity import Identity
     from .stores.base import Store
 
 __all__ = ["JWTWSGIMiddleware", "WSGIApp"]
@@ -68,6 +69,7 @@ class JWTWSGIMiddleware(MiddlewareCore):
         self.app = app
         self._setup(settings, store, clock)
         self._fast = self.authenticator.fast_path
+        self._uses_store = self.authenticator.uses_store
         self._header_key = "HTTP_" + self.settings.header_name.upper().replace("-", "_")
         self._cookie_key = self.settings.access_cookie_name + "="
 
@@ -88,6 +90,9 @@ class JWTWSGIMiddleware(MiddlewareCore):
                         fast = self.authenticator.bearer(
                             authorization, None, now, raw=authorization
                         )
+                    if fast is not None and self._uses_store:
+                        identity = cast("Identity", fast.identity)
+                        run_sync(self.authenticator.store_checks(identity, now), self.store)
             except Exception as exc:  # noqa: BLE001 - every refusal is rendered, never a 500
                 return self._refuse(exc, WSGIRequestView(environ), start_response)
             if fast is not None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from jwtmiddleware import Settings
 from jwtmiddleware.testing import mint_token
+from jwtmiddleware.verifier import b64decode
 from tests.http.harness import NOW, ASGIClient, WSGIClient, build_client, expect_ok
 
 MakeClient = Callable[..., ASGIClient | WSGIClient]
@@ -19,7 +22,7 @@ def test_the_shortcut_is_on_for_plain_settings_and_off_with_a_store() -> None:
     from jwtmiddleware.flow import Authenticator
 
     assert Authenticator(SETTINGS).fast_path
-    assert not Authenticator(SETTINGS.replace(store="memory://")).fast_path
+    assert Authenticator(SETTINGS.replace(store="memory://")).fast_path  # store checks after it
     assert not Authenticator(SETTINGS.replace(exempt_paths=["/health"])).fast_path
     assert Authenticator(SETTINGS.replace(verified_cache_size=0)).fast_path  # verifies each time
 
@@ -135,3 +138,32 @@ def test_asgi_vary_whatever_iterable_the_app_sends(
         names = [n.strip() for v in result.header_all("vary") for n in v.split(",")]
         expected = ["Authorization", "Cookie", *(["Accept-Encoding"] if own_vary else [])]
         assert sorted(names) == sorted(expected)
+
+
+@pytest.mark.parametrize("failure", ["closed", "open"])
+def test_with_a_store_the_shortcut_answers_as_the_full_path(
+    make_client: MakeClient, tmp_path: Path, failure: str
+) -> None:
+    """Revoked, live and store-down answers are the same through the shortcut (plain settings
+    with a store) and the full path (an unrelated path rule)."""
+    token = mint_token(SETTINGS, now=NOW, ttl=600)
+    revoked = mint_token(SETTINGS, now=NOW, ttl=600)
+    jti = json.loads(b64decode(revoked.split(".")[1]))["jti"]
+    answers = []
+    for name, extra in (("shortcut", {}), ("full", {"optional_paths": ["/elsewhere"]})):
+        settings = SETTINGS.replace(
+            store=f"sqlite:///{tmp_path / name}.db", store_failure=failure, **extra
+        )
+        client = make_client(settings, clock=lambda: NOW)
+        assert client.middleware.authenticator.fast_path is (name == "shortcut")
+        store = client.middleware.store
+        store.revoke_token(SETTINGS.issuer or "", jti, expires_at=NOW + 600, now=NOW)
+        live = [_answer(client, f"Bearer {token}") for _ in range(2)]
+        gone = [_answer(client, f"Bearer {revoked}") for _ in range(2)]
+        store.close()  # every store call now fails: 503 when closed, let through when open
+        down = [_answer(client, f"Bearer {token}") for _ in range(2)]
+        allowed = client.middleware.authenticator.store_failures_allowed
+        answers.append((live, gone, down, allowed))
+        assert (live[0][0], gone[0][0]) == (200, 401)
+        assert down[0][0] == (503 if failure == "closed" else 200)
+    assert answers[0] == answers[1]
