@@ -135,8 +135,6 @@ class JWTMiddleware(MiddlewareCore):
 
     def _bearer(self, authorization: bytes, now: float) -> AuthResult | None:
         """A header the shortcut has not seen: :meth:`Authenticator.bearer` verifies it."""
-        if len(authorization) > self._max_fast:
-            return None
         return self.authenticator.bearer(
             authorization.decode("latin-1"), None, now, raw=authorization
         )
@@ -163,6 +161,7 @@ class JWTMiddleware(MiddlewareCore):
                 if (
                     authorization is not None
                     and not twice
+                    and len(authorization) <= self._max_fast  # never hash a huge header
                     and (cookie is None or self._cookie_key not in cookie)
                 ):
                     fast: AuthResult | None

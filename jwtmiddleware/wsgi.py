@@ -72,6 +72,7 @@ class JWTWSGIMiddleware(MiddlewareCore):
         self._uses_store = self.authenticator.uses_store
         self._header_key = "HTTP_" + self.settings.header_name.upper().replace("-", "_")
         self._cookie_key = self.settings.access_cookie_name + "="
+        self._max_fast = len(self.settings.header_scheme) + 1 + self.settings.max_token_bytes
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if (
@@ -83,7 +84,11 @@ class JWTWSGIMiddleware(MiddlewareCore):
             cookie = environ.get("HTTP_COOKIE")
             try:
                 fast = None
-                if authorization is not None and (cookie is None or self._cookie_key not in cookie):
+                if (
+                    authorization is not None
+                    and len(authorization) <= self._max_fast  # never hash a huge header
+                    and (cookie is None or self._cookie_key not in cookie)
+                ):
                     now = self._clock()
                     fast = self.authenticator.cached_header(authorization, now)
                     if fast is None:

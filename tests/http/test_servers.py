@@ -365,20 +365,25 @@ BENCHMARK_CONFIGURATIONS = [
 ]  # fmt: skip
 
 
-@pytest.mark.timeout(300)
-def test_benchmark_script_quick(tmp_path: Path) -> None:
-    """Every benchmark script, in its quick mode, through ``report.py`` (numbers unchecked)."""
-    script = REPO_ROOT / "benchmarks" / "report.py"
+def _run_benchmark(script: str, *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    """Run ``benchmarks/<script>`` with ``args``; it must exit 0."""
     done = subprocess.run(
-        [sys.executable, str(script), "--quick", "--out", str(tmp_path)],
+        [sys.executable, str(REPO_ROOT / "benchmarks" / script), *args],
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=timeout,
         cwd=REPO_ROOT,
         env=server_env(),
         check=False,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done
+
+
+@pytest.mark.timeout(300)
+def test_benchmark_script_quick(tmp_path: Path) -> None:
+    """Every benchmark script, in its quick mode, through ``report.py`` (numbers unchecked)."""
+    done = _run_benchmark("report.py", "--quick", "--out", str(tmp_path), timeout=240)
     rows = {
         cells[1].strip()
         for line in done.stdout.splitlines()
@@ -407,18 +412,8 @@ def test_benchmark_script_quick(tmp_path: Path) -> None:
 def test_instruction_count_script_quick(tmp_path: Path) -> None:
     """``bench_instructions.py --quick`` counts a bare app and a cache hit under callgrind, and
     the hit executes more instructions than the bare app (the counting window is the loop)."""
-    script = REPO_ROOT / "benchmarks" / "bench_instructions.py"
     out = tmp_path / "instructions.json"
-    done = subprocess.run(
-        [sys.executable, str(script), "--quick", "--json", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=280,
-        cwd=REPO_ROOT,
-        env=server_env(),
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    _run_benchmark("bench_instructions.py", "--quick", "--json", str(out), timeout=280)
     rows = {row["name"]: row for row in json.loads(out.read_text("utf-8"))["results"]}
     bare, hit = rows["bare ASGI app"], rows["JWTMiddleware HS256 hit"]
     assert 1_000 < bare["instructions"] < hit["instructions"] < 1_000_000
