@@ -178,23 +178,16 @@ class JWTMiddleware(MiddlewareCore):
                             fast = self._cached_header(authorization, now)
                             if fast is None:
                                 fast = self._bearer(authorization, now)
+                        if fast is not None and self._uses_store:
+                            identity = cast("Identity", fast[0])
+                            checks = self.authenticator.store_checks(identity, now)
+                            await run_async(checks, self.store)
                     except Exception as exc:  # noqa: BLE001 - every refusal is rendered
                         response = self._responder.response_for(
                             as_auth_error(exc), ASGIRequestView(scope)
                         )
                         await self._refuse(scope, send, response)
                         return
-                    if fast is not None and self._uses_store:
-                        try:
-                            identity = cast("Identity", fast[0])
-                            checks = self.authenticator.store_checks(identity, now)
-                            await run_async(checks, self.store)
-                        except Exception as exc:  # noqa: BLE001 - every refusal is rendered
-                            response = self._responder.response_for(
-                                as_auth_error(exc), ASGIRequestView(scope)
-                            )
-                            await self._refuse(scope, send, response)
-                            return
                     if fast is not None:
                         scope = dict(scope)
                         scope[IDENTITY_KEY] = scope["user"] = fast[0]
