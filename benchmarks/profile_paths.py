@@ -137,7 +137,7 @@ def hit_parts(app: JWTMiddleware, scope: dict[str, Any], token: str, number: int
         ("bearer(): prefix checks, lookup by token", "auth.bearer(raw, None, now)"),
         ("clock", "time.time()"),
         ("scope copy + 3 keys", "s = dict(scope); s['a'] = 1; s['b'] = 2; s['c'] = 3"),
-        ("send wrapper: creating it", "vary_send(app, send)"),
+        ("full path's Vary send wrapper: creating it", "vary_send(app, send)"),
         ("for comparison, the full path: request view", "ASGIRequestView(scope)"),
         ("for comparison, the full path: decide()", "auth.decide(view, now)"),
     ]
@@ -207,8 +207,8 @@ def miss_parts(app: JWTMiddleware, token: str, number: int) -> list[Any]:
         ("finish_claims() in all (signature + payload + claims)",
          "verifier.finish_claims(parsed, keys, now)"),
         ("identity", "auth.identity_from_claims(claims, 'header')"),
-        ("_remember(): checks, identity, result, cache insert",
-         "auth._remember(token, 'header', claims, window)"),
+        ("_remember(): checks, identity, credentials, result",
+         "auth._remember('header', claims)"),
     ]  # fmt: skip
     return [(label, micro(stmt, ns, number)) for label, stmt in parts]
 

@@ -238,7 +238,7 @@ class Authenticator:
         if not keys and self.remote_keys is not None:
             raise _RemoteKeysNeeded(token, source, parsed)
         claims, window = self.verifier.finish_claims(parsed, keys, now)
-        result = self._remember(token, source, claims, window)
+        result = self._remember(source, claims)
         if self._cache_size:
             if header is None:
                 self._results.put(token, result, window)
@@ -246,9 +246,7 @@ class Authenticator:
                 self._header_results.put(header, result, window)
         return result
 
-    def _remember(
-        self, token: str, source: str, claims: Claims, window: tuple[float, float]
-    ) -> AuthResult:
+    def _remember(self, source: str, claims: Claims) -> AuthResult:
         """The result for verified claims: custom checks, identity, credentials."""
         if self._checks:
             run_checks(self._checks, claims)
@@ -361,7 +359,7 @@ class Authenticator:
             parsed = need.parsed
             keys = yield from self._remote_candidates(parsed.alg, parsed.kid, now)
             claims, window = self.verifier.finish_claims(parsed, keys, now)
-            verified = self._remember(need.token, need.source, claims, window)
+            verified = self._remember(need.source, claims)
             if self._cache_size:
                 self._results.put(need.token, verified, window)
         if verified is None:
