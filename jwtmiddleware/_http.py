@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from .settings import Settings
     from .sources import RequestView, TokenSources
     from .stores.base import Store
+    from .stores.mirror import Mirror
 
 __all__ = [
     "IDENTITY_KEY",
@@ -25,6 +26,7 @@ __all__ = [
     "merge_vary",
     "published_jwks",
     "resolve_store",
+    "store_mirror",
     "with_vary",
 ]
 
@@ -32,6 +34,8 @@ __all__ = [
 IDENTITY_KEY = "jwtmiddleware.identity"
 
 logger = logging.getLogger("jwtmiddleware")
+#: The longest :meth:`MiddlewareCore.start` waits for the mirror's first load by default.
+_START_WAIT = 30.0
 
 
 def resolve_store(settings: Settings, store: Store | None) -> Store | None:
@@ -80,6 +84,21 @@ def published_jwks(settings: Settings) -> JWKSDocument | None:
     return JWKSDocument(settings, max_age=settings.jwks_max_age)
 
 
+def store_mirror(
+    settings: Settings, store: Store | None, clock: Callable[[], float]
+) -> Mirror | None:
+    """The store's revocation mirror under ``STORE_MAX_LAG`` (``None``: no store, the setting
+    is ``0``, or a custom store that keeps no change log, which is then asked per request)."""
+    if store is None or settings.store_max_lag <= 0:
+        return None
+    mirror = store.mirror(
+        max_lag=settings.store_max_lag, timeout=settings.store_timeout, clock=clock
+    )
+    if mirror is None:
+        logger.info("%r keeps no change log: it is asked on every request", store)
+    return mirror
+
+
 class MiddlewareCore:
     """Construction shared by the ASGI and WSGI middleware: everything decided once."""
 
@@ -87,6 +106,8 @@ class MiddlewareCore:
     settings: Settings
     store: Store | None
     authenticator: Authenticator
+    #: The store's revocation mirror in this process (``None``: asked per request, or no store).
+    mirror: Mirror | None
     #: The published JWKS document, if any.
     jwks: JWKSDocument | None
 
@@ -98,17 +119,57 @@ class MiddlewareCore:
 
         self.settings = settings if settings is not None else SettingsType.from_env()
         self.store = resolve_store(self.settings, store)
+        # A store opened from the STORE URL is ours to close; a Store object is the caller's.
+        self._owns_store = store is None and isinstance(self.settings.store, str)
+        self.mirror = store_mirror(self.settings, self.store, clock)
         # A store object given here (not through STORE) must be consulted all the same.
         self.authenticator = Authenticator(
             self.settings,
             has_store=self.store is not None,
             jwks_url=discover_jwks_url(self.settings),
+            mirror=self.mirror,
         )
         self._clock = clock
         self._responder = Responder(self.settings, self.authenticator.sources)
         self._vary = self._responder.vary
         self.jwks = published_jwks(self.settings)
         self._jwks_path = self.settings.jwks_path if self.jwks is not None else None
+
+    # -- what the middleware owns: the mirror's follower and the store's connections ------------
+
+    def start(self, timeout: float | None = None) -> bool:
+        """Start the revocation mirror now and wait until its snapshot is loaded (or the first
+        attempt failed), at most ``timeout`` seconds (default: 30). Without this call the
+        mirror starts with the first request (ASGI servers call it through ``lifespan``).
+        Return whether the mirror is fresh (true without a mirror)."""
+        if self.mirror is None:
+            return True
+        return self.mirror.wait_ready(_START_WAIT if timeout is None else timeout)
+
+    def close(self) -> None:
+        """Stop the mirror and close the store's connections if the middleware opened the
+        store (from the ``STORE`` URL); a store object passed in stays open."""
+        if self.mirror is not None:
+            self.mirror.stop()
+        if self._owns_store and self.store is not None:
+            self.store.close()
+
+    async def aclose(self) -> None:
+        """Async :meth:`close` (closes this event loop's Redis connections too)."""
+        if self.mirror is not None:
+            import anyio.to_thread
+
+            await anyio.to_thread.run_sync(self.mirror.stop)
+        if self._owns_store and self.store is not None:
+            await self.store.aclose()
+
+    def status(self) -> dict[str, Any]:
+        """The store and mirror state, for health checks: ``{"store": ..., "mirror": ...}``
+        (``mirror`` is ``None`` when requests ask the store directly)."""
+        return {
+            "store": None if self.store is None else repr(self.store),
+            "mirror": None if self.mirror is None else self.mirror.status(),
+        }
 
 
 def merge_vary(current: str, value: str) -> str:

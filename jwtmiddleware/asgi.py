@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any, cast
 
 from ._drive import run_async
-from ._http import IDENTITY_KEY, MiddlewareCore, as_auth_error, merge_vary, with_vary
+from ._http import IDENTITY_KEY, MiddlewareCore, as_auth_error, logger, merge_vary, with_vary
 from .csrf import form_value
 from .settings import Settings
 from .sources import ASGIRequestView
@@ -125,7 +125,10 @@ class JWTMiddleware(MiddlewareCore):
         self._setup(settings, store, clock)
         self._vary_header = (b"vary", self._vary.encode("latin-1")) if self._vary else None
         self._fast = self.authenticator.fast_path
-        self._uses_store = self.authenticator.uses_store
+        self._store_effects = self.authenticator.store_effects
+        self._check_revoked = self.authenticator.check_revoked if self.mirror is not None else None
+        # lifespan passes through untouched unless there is something to start or close.
+        self._handles_lifespan = self.mirror is not None or self._owns_store
         self._header_name = self.settings.header_name.lower().encode("latin-1")
         self._max_fast = len(self.settings.header_scheme) + 1 + self.settings.max_token_bytes
         self._cookie_key = (self.settings.access_cookie_name + "=").encode("latin-1")
@@ -178,10 +181,13 @@ class JWTMiddleware(MiddlewareCore):
                             fast = self._cached_header(authorization, now)
                             if fast is None:
                                 fast = self._bearer(authorization, now)
-                        if fast is not None and self._uses_store:
-                            identity = cast("Identity", fast[0])
-                            checks = self.authenticator.store_checks(identity, now)
-                            await run_async(checks, self.store)
+                        if fast is not None:
+                            if self._check_revoked is not None:  # the mirror: no I/O
+                                self._check_revoked(fast, now)
+                            elif self._store_effects:
+                                identity = cast("Identity", fast[0])
+                                checks = self.authenticator.store_checks(identity, now)
+                                await run_async(checks, self.store)
                     except Exception as exc:  # noqa: BLE001 - every refusal is rendered
                         response = self._responder.response_for(
                             as_auth_error(exc), ASGIRequestView(scope)
@@ -214,6 +220,9 @@ class JWTMiddleware(MiddlewareCore):
 
                         await self.app(scope, receive, send_with_vary)
                         return
+        elif scope_type == "lifespan" and self._handles_lifespan:
+            await self._lifespan(scope, receive, send)
+            return
         elif scope_type != "websocket":
             await self.app(scope, receive, send)
             return
@@ -251,6 +260,38 @@ class JWTMiddleware(MiddlewareCore):
             assert vary is not None
             send = _vary_sender(send, vary)
         await self.app(scope, receive, send)
+
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass ``lifespan`` to the app, starting the mirror before the app's start-up and
+        stopping it (and closing a store the middleware opened) after its shutdown."""
+
+        async def receive_lifespan() -> Message:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await self.astart()
+            return message
+
+        async def send_lifespan(message: Message) -> None:
+            if message["type"] in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
+                await self.aclose()
+            await send(message)
+
+        await self.app(scope, receive_lifespan, send_lifespan)
+
+    async def astart(self, timeout: float | None = None) -> bool:
+        """Async :meth:`start`: load the mirror in a worker thread without blocking the loop."""
+        if self.mirror is None:
+            return True
+        import anyio.to_thread
+
+        fresh = await anyio.to_thread.run_sync(self.start, timeout)
+        if not fresh:
+            logger.warning(
+                "the revocation mirror could not load at start-up (%s); requests are %s until "
+                "it does", self.mirror.last_error or "timed out",
+                "let through" if self.settings.store_failure == "open" else "answered 503",
+            )  # fmt: skip
+        return fresh
 
     def _send_with_refresh(self, send: Send, plan: RefreshPlan) -> Send:
         vary = self._vary

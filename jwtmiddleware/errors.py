@@ -5,6 +5,7 @@
     JWTMiddlewareError
     ├── ConfigurationError          a setting is wrong (raised at start-up)
     ├── StoreUnavailable            the revocation/session store cannot answer (503)
+    │   └── StoreStale              the local mirror of the store is older than STORE_MAX_LAG
     ├── CookieTooLarge              an issued token does not fit in a cookie
     └── AuthenticationError         the request cannot be authenticated
         ├── TokenMissing            no credentials at all (401, no error code)
@@ -40,6 +41,7 @@ __all__ = [
     "InvalidSignature",
     "JWTMiddlewareError",
     "SessionLimitReached",
+    "StoreStale",
     "StoreUnavailable",
     "TokenExpired",
     "TokenInvalid",
@@ -78,6 +80,11 @@ class StoreUnavailable(JWTMiddlewareError):
         #: Detail for logs; never sent to clients.
         self.message = message
         super().__init__(message)
+
+
+class StoreStale(StoreUnavailable):
+    """This process's mirror of the store could not confirm it is current within
+    ``STORE_MAX_LAG`` (the store hangs, is unreachable, or the mirror is still loading)."""
 
 
 class CookieTooLarge(JWTMiddlewareError):

@@ -22,6 +22,7 @@ from .errors import (
     ClaimCheckFailed,
     ConfigurationError,
     InvalidSignature,
+    StoreStale,
     StoreUnavailable,
     TokenMissing,
     TokenRevoked,
@@ -37,6 +38,7 @@ from .identity import (
 from .issuer import ONE_TIME_TOKEN_TYPE
 from .refresh import RefreshPlan, SlidingRefresh
 from .sources import TokenSources
+from .stores._changes import RevocationKeys, revocation_keys
 from .stores.base import RevocationQuery
 from .verifier import ParsedToken, Verifier
 
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
     from .remote_keys import RemoteKeySetCache
     from .settings import Settings
     from .sources import RequestView
+    from .stores.mirror import Mirror
 
 __all__ = ["AuthResult", "Authenticator", "PathRules"]
 
@@ -78,6 +81,8 @@ class AuthResult(NamedTuple):
     exempt: bool = False
     #: A sliding refresh to apply to the response, if the token is about to expire.
     refresh: RefreshPlan | None = None
+    #: What the revocation mirror looks up for this token (computed once, cached with it).
+    keys: RevocationKeys | None = None
 
 
 _new_result = tuple.__new__  # a NamedTuple without its Python-level __new__
@@ -130,10 +135,17 @@ class Authenticator:
         is set (the middleware passes true for a store object given to it directly).
     :param jwks_url: the JWKS URL found by OpenID Connect discovery (``JWKS_DISCOVERY``);
         defaults to ``JWKS_URL``.
+    :param mirror: the store's revocation mirror (``STORE_MAX_LAG > 0``): revocation checks
+        become dictionary lookups instead of store effects.
     """
 
     def __init__(
-        self, settings: Settings, *, has_store: bool | None = None, jwks_url: str | None = None
+        self,
+        settings: Settings,
+        *,
+        has_store: bool | None = None,
+        jwks_url: str | None = None,
+        mirror: Mirror | None = None,
     ) -> None:
         self.settings = settings
         self._keyset = settings.keyset
@@ -192,9 +204,13 @@ class Authenticator:
         )  # fmt: skip
         #: Whether a store is consulted (revocation, sessions, one-time tokens).
         self.uses_store = settings.store is not None if has_store is None else has_store
+        #: The revocation mirror the store checks read (``None``: they ask the store).
+        self.mirror = mirror if self.uses_store else None
+        #: Whether the store checks of a request are effects (no mirror).
+        self.store_effects = self.uses_store and self.mirror is None
         self._csrf_cookie = settings.csrf_protection and "cookie" in settings.sources
         #: Whether :meth:`flow` can yield effects at all; when false, :meth:`decide` suffices.
-        self.uses_effects = self.uses_store or self._csrf_cookie
+        self.uses_effects = self.store_effects or self._csrf_cookie or bool(settings.one_time_paths)
         self._fail_open = settings.store_failure == "open"
         self._prefix = settings.header_scheme.lower() + " "
         self._prefix_len = len(self._prefix)
@@ -257,7 +273,8 @@ class Authenticator:
             if len(self._credentials) >= _CREDENTIALS_MEMORY:
                 self._credentials.clear()
             credentials = self._credentials[scopes] = Credentials(scopes)
-        result: AuthResult = _new_result(AuthResult, (identity, credentials, False, None))
+        keys = revocation_keys(claims) if self.mirror is not None else None
+        result: AuthResult = _new_result(AuthResult, (identity, credentials, False, None, keys))
         return result
 
     def clear_cache(self) -> None:
@@ -325,16 +342,18 @@ class Authenticator:
         return self._verified(token, "header", now)
 
     def needs_flow(self, view: RequestView) -> bool:
-        """Whether this request may need effects (a store, remote keys, or a CSRF form field to
-        read); when false, :meth:`decide` gives the same answer without a generator."""
+        """Whether this request may need effects (a store without a mirror, a one-time token,
+        remote keys, or a CSRF form field to read); when false, :meth:`decide` gives the same
+        answer without a generator."""
         return (
-            self.uses_store
+            self.store_effects
+            or self._one_time is not None
             or self.remote_keys is not None
             or (self._csrf_cookie and view.method not in SAFE_METHODS)
         )
 
     def decide(self, view: RequestView, now: float) -> AuthResult:
-        """Authenticate without effects (valid only when :attr:`uses_effects` is false)."""
+        """Authenticate without effects (valid only when :meth:`needs_flow` is false)."""
         rule, _ = self._rule(view)
         if rule is EXEMPT:
             return _EXEMPT_RESULT
@@ -342,7 +361,34 @@ class Authenticator:
             verified = self._verify(view, now, rule)
         except _RemoteKeysNeeded as need:  # only flow() can fetch keys
             raise InvalidSignature("no key for this kid and algorithm") from need
-        return _ANONYMOUS_RESULT if verified is None else self._result(verified, now)
+        if verified is None:
+            return _ANONYMOUS_RESULT
+        if self.mirror is not None:
+            self.check_revoked(verified, now)
+        return self._result(verified, now)
+
+    def check_revoked(self, result: AuthResult, now: float) -> None:
+        """The store checks of a verified request, answered by the mirror: no effect, no I/O.
+
+        :raises TokenRevoked: the token, its session or its subject was revoked.
+        :raises StoreStale: the mirror is older than ``STORE_MAX_LAG`` (unless
+            ``STORE_FAILURE = "open"``, which lets the request through and counts it).
+        """
+        mirror = self.mirror
+        assert mirror is not None
+        keys = result[4]
+        assert keys is not None
+        try:
+            if mirror.revoked(keys, now):
+                raise TokenRevoked("revoked in the store")
+        except StoreStale as exc:
+            if not self._fail_open:
+                raise
+            self._allowed_despite(exc)
+
+    def _allowed_despite(self, exc: StoreUnavailable) -> None:
+        self.store_failures_allowed += 1
+        logger.warning("store unavailable, request allowed (STORE_FAILURE=open): %s", exc)
 
     # -- the flow ------------------------------------------------------------------------------
 
@@ -371,7 +417,9 @@ class Authenticator:
             if presented is None and self.csrf.wants_form(view):
                 presented = yield ReadForm(self.csrf.field)
             self.csrf.check_token(identity.claims, presented)
-        if self.uses_store:
+        if self.mirror is not None:
+            self.check_revoked(verified, now)
+        elif self.uses_store:
             yield from self._store_checks(identity, now, fail_open=self._fail_open)
         return self._result(verified, now)
 
@@ -397,8 +445,7 @@ class Authenticator:
         except StoreUnavailable as exc:
             if not fail_open:
                 raise
-            self.store_failures_allowed += 1
-            logger.warning("store unavailable, request allowed (STORE_FAILURE=open): %s", exc)
+            self._allowed_despite(exc)
             return
         if revoked:
             raise TokenRevoked("revoked in the store")
@@ -422,7 +469,11 @@ class Authenticator:
         identity = self.identity_from_claims(claims, "one-time")
         # STORE_FAILURE=open does not apply: a one-time token that cannot be checked and
         # marked used is refused.
-        yield from self._store_checks(identity, now, fail_open=False)
+        if self.mirror is not None:
+            if self.mirror.revoked(revocation_keys(claims), now):
+                raise TokenRevoked("revoked in the store")
+        else:
+            yield from self._store_checks(identity, now, fail_open=False)
         key = f"ott:{claims.get('iss') or ''}:{claims['jti']}"
         expires = float(claims["exp"]) + self.settings.leeway
         if not (yield StoreCall("consume_once", (key,), {"expires_at": expires, "now": now})):

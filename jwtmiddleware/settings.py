@@ -112,6 +112,10 @@ class Settings:
     store_failure: Literal["closed", "open"] = "closed"
     #: Store connect/read timeout in seconds.
     store_timeout: float = 0.1
+    #: How stale, in seconds, a worker's mirror of the store's revocations may be: a revocation
+    #: made anywhere takes effect everywhere within it. ``0``: no mirror, ask the store on every
+    #: request.
+    store_max_lag: float = 1.0
     #: Prefix of every key the store writes (Redis).
     store_prefix: str = "jwtmw:"
 

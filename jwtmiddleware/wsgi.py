@@ -69,7 +69,8 @@ class JWTWSGIMiddleware(MiddlewareCore):
         self.app = app
         self._setup(settings, store, clock)
         self._fast = self.authenticator.fast_path
-        self._uses_store = self.authenticator.uses_store
+        self._store_effects = self.authenticator.store_effects
+        self._check_revoked = self.authenticator.check_revoked if self.mirror is not None else None
         self._header_key = "HTTP_" + self.settings.header_name.upper().replace("-", "_")
         self._cookie_key = self.settings.access_cookie_name + "="
         self._max_fast = len(self.settings.header_scheme) + 1 + self.settings.max_token_bytes
@@ -95,9 +96,12 @@ class JWTWSGIMiddleware(MiddlewareCore):
                         fast = self.authenticator.bearer(
                             authorization, None, now, raw=authorization
                         )
-                    if fast is not None and self._uses_store:
-                        identity = cast("Identity", fast.identity)
-                        run_sync(self.authenticator.store_checks(identity, now), self.store)
+                    if fast is not None:
+                        if self._check_revoked is not None:  # the mirror: no I/O
+                            self._check_revoked(fast, now)
+                        elif self._store_effects:
+                            identity = cast("Identity", fast.identity)
+                            run_sync(self.authenticator.store_checks(identity, now), self.store)
             except Exception as exc:  # noqa: BLE001 - every refusal is rendered, never a 500
                 return self._refuse(exc, WSGIRequestView(environ), start_response)
             if fast is not None:

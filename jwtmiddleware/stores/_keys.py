@@ -100,24 +100,15 @@ def _digest(*parts: str) -> str:
 class RedisKeys:
     """Names every Redis key under one ``prefix``: ``<prefix><kind>:<22-char digest>``.
 
-    Kinds: ``t`` revoked token (issuer, jti), ``w`` subject watermark (issuer, subject), ``x``
-    revoked session id, ``s`` session record (hash), ``u`` a subject's session index (sorted
-    set scored by expiry), ``o`` one-time marker, ``v`` small value.
+    Kinds: ``s`` session record (hash), ``u`` a subject's session index (sorted set scored by
+    expiry), ``o`` one-time marker, ``v`` small value. Revocations and their change log live
+    under one hash tag of their own (:mod:`._redis_revocations`).
     """
 
     __slots__ = ("prefix",)
 
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
-
-    def token(self, issuer: str, token_id: str) -> str:
-        return f"{self.prefix}t:{_digest(issuer, token_id)}"
-
-    def watermark(self, issuer: str, subject: str) -> str:
-        return f"{self.prefix}w:{_digest(issuer, subject)}"
-
-    def session_revoked(self, session_id: str) -> str:
-        return f"{self.prefix}x:{_digest(session_id)}"
 
     def session(self, session_id: str) -> str:
         return f"{self.prefix}s:{_digest(session_id)}"

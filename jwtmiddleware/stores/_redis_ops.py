@@ -7,11 +7,9 @@ the sync client and with ``redis.asyncio``. This module does no I/O and imports 
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Generator, Sequence
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
+from ._changes import SESSION, SUBJECT, Change, session_member, subject_member, token_member
 from ._keys import (
     RedisKeys,
     fmt_time,
@@ -20,45 +18,12 @@ from ._keys import (
     session_to_fields,
     ttl_seconds,
 )
+from ._redis_lua import Cmd, Lua, Op
+from ._redis_revocations import RevocationOps
 from .base import RevocationQuery, SessionInfo
 
 __all__ = ["Cmd", "Lua", "Op", "RedisOps"]
 
-_T = TypeVar("_T")
-#: One Redis command: ``("MGET", k1, k2)``, or ``(Lua, numkeys, *keys, *args)`` for a script.
-Cmd = tuple[Any, ...]
-#: An operation: yields command batches, receives their replies, returns the result.
-Op = Generator[list[Cmd], list[Any], _T]
-
-
-@dataclass(frozen=True, slots=True)
-class Lua:
-    """A Lua script, sent by SHA (EVALSHA) and by source after NOSCRIPT."""
-
-    source: str
-    sha: str
-
-    @classmethod
-    def of(cls, source: str) -> Lua:
-        sha = hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()
-        return cls(source, sha)
-
-    def call(self, keys: Sequence[str], *args: object) -> Cmd:
-        return (self, len(keys), *keys, *args)
-
-
-# SET that never shortens a TTL and, with ARGV[3] == "max", never lowers a numeric value
-# (the subject watermark). KEYS[1]; ARGV: value, TTL seconds, mode.
-_SET_KEEP_MAX = Lua.of("""
-local value = ARGV[1]
-local current = redis.call('GET', KEYS[1])
-if ARGV[3] == 'max' and current and tonumber(current) > tonumber(value) then value = current end
-local ttl = tonumber(ARGV[2])
-local left = redis.call('TTL', KEYS[1])
-if left > ttl then ttl = left end
-redis.call('SET', KEYS[1], value, 'EX', ttl)
-return 1
-""")
 
 # KEYS: session hash, subject index. ARGV: TTL, expires_at, session id, field/value pairs...
 # The index (a sorted set scored by expires_at) lives as long as its longest session.
@@ -82,64 +47,31 @@ end
 return 0
 """)
 
-# KEYS: session hash, revoked marker. ARGV: now, TTL when the record is unknown. The marker
-# lives until the session's own end (same rounding as ttl_seconds); the index entry is left to
-# list_sessions, which prunes members whose record is gone. Returns 1 if the session was live.
-_REVOKE_SESSION = Lua.of("""
-local now = tonumber(ARGV[1])
-local ttl = tonumber(ARGV[2])
-local live = 0
-local ends = redis.call('HGET', KEYS[1], 'expires_at')
-if ends then
-  ends = tonumber(ends)
-  ttl = math.max(1, math.ceil(ends - now))
-  if ends > now then live = 1 end
-  redis.call('DEL', KEYS[1])
-end
-local left = redis.call('TTL', KEYS[2])
-if left > ttl then ttl = left end
-redis.call('SET', KEYS[2], '1', 'EX', ttl)
-return live
-""")
-
 
 class RedisOps:
     """The store's operations for one key ``prefix``, as generators of command batches."""
 
-    __slots__ = ("keys",)
+    __slots__ = ("keys", "revocations")
 
     def __init__(self, prefix: str) -> None:
         self.keys = RedisKeys(prefix)
+        #: Revocations and the change log (one hash slot).
+        self.revocations = RevocationOps(prefix)
 
-    def revoke_token(self, issuer: str, token_id: str, expires_at: float, now: float) -> Op[None]:
-        key = self.keys.token(issuer, token_id)
-        yield [_SET_KEEP_MAX.call([key], "1", ttl_seconds(expires_at, now), "")]
+    def revoke(self, change: Change, now: float) -> Op[None]:
+        """Revoke a token or a session id, or move a subject's watermark."""
+        if change.kind == SUBJECT:
+            return self.revocations.revoke_subject(change, now)
+        return self.revocations.revoke(change, now)
 
-    def revoke_subject(
-        self, issuer: str, subject: str, before: float, expires_at: float, now: float
-    ) -> Op[None]:
-        key = self.keys.watermark(issuer, subject)
-        ttl = ttl_seconds(expires_at, now)
-        yield [_SET_KEEP_MAX.call([key], fmt_time(before), ttl, "max")]
-
-    def is_revoked(self, q: RevocationQuery) -> Op[bool]:
-        # One MGET: [jti marker], [session marker], [subject watermark], whichever apply.
-        markers = []
-        if q.token_id is not None:
-            markers.append(self.keys.token(q.issuer, q.token_id))
-        if q.session_id is not None:
-            markers.append(self.keys.session_revoked(q.session_id))
-        keys = list(markers)
-        if q.subject is not None:
-            keys.append(self.keys.watermark(q.issuer, q.subject))
-        if not keys:
-            return False
-        (values,) = yield [("MGET", *keys)]
-        if any(v is not None for v in values[: len(markers)]):
-            return True
-        if q.subject is None or values[-1] is None:
-            return False
-        return q.issued_at is None or q.issued_at < float(values[-1])
+    def is_revoked(self, q: RevocationQuery, now: float) -> Op[bool]:
+        return self.revocations.is_revoked(
+            "" if q.token_id is None else token_member(q.issuer, q.token_id),
+            "" if q.session_id is None else session_member(q.session_id),
+            "" if q.subject is None else subject_member(q.issuer, q.subject),
+            q.issued_at,
+            now,
+        )
 
     def create_session(self, s: SessionInfo, now: float) -> Op[None]:
         fields = [item for pair in session_to_fields(s).items() for item in pair]
@@ -180,21 +112,32 @@ class RedisOps:
         return live
 
     def revoke_session_cmd(self, session_id: str, now: float, expires_at: float | None) -> Cmd:
-        fallback = ttl_seconds(session_marker_expiry(None, expires_at, now), now)
-        keys = [self.keys.session(session_id), self.keys.session_revoked(session_id)]
-        return _REVOKE_SESSION.call(keys, fmt_time(now), fallback)
+        until = session_marker_expiry(None, expires_at, now)
+        return self.revocations.revoke_session_cmd(
+            self.keys.session(session_id), session_member(session_id), until, now
+        )
 
-    def revoke_session(self, session_id: str, now: float, expires_at: float | None) -> Op[bool]:
-        (live,) = yield [self.revoke_session_cmd(session_id, now, expires_at)]
-        return bool(live)
+    def revoke_session(
+        self, session_id: str, now: float, expires_at: float | None
+    ) -> Op[tuple[int, list[Change]]]:
+        """``(1 if the session was live, the change written)``."""
+        (reply,) = yield [self.revoke_session_cmd(session_id, now, expires_at)]
+        return _session_revoked(session_id, reply)
 
-    def revoke_other_sessions(self, subject: str, keep: str | None, now: float) -> Op[int]:
+    def revoke_other_sessions(
+        self, subject: str, keep: str | None, now: float
+    ) -> Op[tuple[int, list[Change]]]:
         sessions = yield from self.list_sessions(subject, now)
         victims = [s.session_id for s in sessions if s.session_id != keep]
         if not victims:
-            return 0
-        results = yield [self.revoke_session_cmd(sid, now, None) for sid in victims]
-        return sum(int(r) for r in results)
+            return 0, []
+        replies = yield [self.revoke_session_cmd(sid, now, None) for sid in victims]
+        live, changes = 0, []
+        for sid, reply in zip(victims, replies, strict=True):
+            count, written = _session_revoked(sid, reply)
+            live += count
+            changes += written
+        return live, changes
 
     def consume_once(self, key: str, expires_at: float, now: float) -> Op[bool]:
         ttl = ttl_seconds(expires_at, now)
@@ -207,3 +150,8 @@ class RedisOps:
     def get_value(self, key: str) -> Op[str | None]:
         (value,) = yield [("GET", self.keys.value(key))]
         return None if value is None else str(value)
+
+
+def _session_revoked(session_id: str, reply: Any) -> tuple[int, list[Change]]:
+    live, until = reply
+    return int(live), [Change(SESSION, session_member(session_id), float(until))]

@@ -6,6 +6,8 @@ Every statement binds its values as parameters; table names are fixed identifier
 from __future__ import annotations
 
 __all__ = [
+    "APPEND_CHANGE",
+    "CHANGES_KEPT",
     "CONSUME_ONCE",
     "EXPIRING_TABLES",
     "INSERT_SESSION",
@@ -14,7 +16,12 @@ __all__ = [
     "REVOKE_JTI",
     "REVOKE_SUBJECT",
     "SCHEMA",
+    "NEXT_SEQ",
+    "POSITION",
+    "READ_CHANGES",
     "SELECT_SESSIONS",
+    "SNAPSHOT_QUERIES",
+    "TRIM_CHANGES",
 ]
 
 SCHEMA = """
@@ -42,8 +49,41 @@ CREATE INDEX IF NOT EXISTS jwtmw_watermarks_exp ON jwtmw_watermarks (expires_at)
 CREATE INDEX IF NOT EXISTS jwtmw_revoked_sessions_exp ON jwtmw_revoked_sessions (expires_at);
 CREATE INDEX IF NOT EXISTS jwtmw_once_exp ON jwtmw_once (expires_at);
 CREATE INDEX IF NOT EXISTS jwtmw_values_exp ON jwtmw_values (expires_at);
+CREATE TABLE IF NOT EXISTS jwtmw_meta (name TEXT PRIMARY KEY, value NOT NULL) WITHOUT ROWID;
+INSERT OR IGNORE INTO jwtmw_meta (name, value) VALUES ('epoch', lower(hex(randomblob(16))));
+INSERT OR IGNORE INTO jwtmw_meta (name, value) VALUES ('seq', 0);
+CREATE TABLE IF NOT EXISTS jwtmw_changes (
+    seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, member TEXT NOT NULL,
+    expires_at REAL NOT NULL, before REAL NOT NULL DEFAULT 0);
 COMMIT;
 """
+
+# -- the change log: one row per revocation, numbered by a counter in jwtmw_meta, written in the
+# -- transaction that changes the state it describes.
+
+NEXT_SEQ = "UPDATE jwtmw_meta SET value = value + 1 WHERE name = 'seq' RETURNING value"
+APPEND_CHANGE = """
+INSERT INTO jwtmw_changes (seq, kind, member, expires_at, before) VALUES (?, ?, ?, ?, ?)
+"""
+POSITION = """
+SELECT (SELECT value FROM jwtmw_meta WHERE name = 'epoch'),
+       (SELECT value FROM jwtmw_meta WHERE name = 'seq')
+"""
+READ_CHANGES = """
+SELECT seq, kind, member, expires_at, before FROM jwtmw_changes WHERE seq > ? ORDER BY seq LIMIT ?
+"""
+#: Changes kept for readers that fell behind; one further behind reloads a snapshot.
+CHANGES_KEPT = 100_000
+TRIM_CHANGES = """
+DELETE FROM jwtmw_changes
+WHERE seq <= (SELECT value FROM jwtmw_meta WHERE name = 'seq') - ?
+"""
+#: Every live revocation, by kind: (kind, query returning the member's parts, expiry, before).
+SNAPSHOT_QUERIES = (
+    ("t", "SELECT issuer, token_id, expires_at, 0 FROM jwtmw_revoked_tokens"),
+    ("x", "SELECT session_id, NULL, expires_at, 0 FROM jwtmw_revoked_sessions"),
+    ("w", "SELECT issuer, subject, expires_at, before FROM jwtmw_watermarks"),
+)
 
 EXPIRING_TABLES = (
     "jwtmw_revoked_tokens",

@@ -10,12 +10,18 @@ from __future__ import annotations
 
 import abc
 import functools
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import anyio.to_thread
+
+if TYPE_CHECKING:
+    from ._changes import Change, ChangeLog
+    from .mirror import Mirror
 
 __all__ = ["RevocationQuery", "SessionInfo", "Store"]
 
@@ -64,6 +70,75 @@ class Store(abc.ABC):
     #: True when the sync methods never block on I/O, so the async twins may call them inline
     #: instead of paying for a worker thread (the in-memory store).
     _inline_async: bool = False
+    _mirror: Mirror | None = None
+    _mirror_lock = threading.Lock()
+
+    # -- the change log and the mirror ----------------------------------------------------------
+
+    def open_change_log(self) -> ChangeLog:
+        """A new reader of this store's change log, for one mirror's follower.
+
+        Stores that keep no change log raise :class:`NotImplementedError`; their callers ask the
+        store on every request instead of mirroring it.
+        """
+        raise NotImplementedError(f"{type(self).__name__} keeps no change log")
+
+    @property
+    def log_identity(self) -> Hashable:
+        """Names the data this store object reads and writes: two store objects with the same
+        identity (the same SQLite file, the same Redis keys) share their local writes."""
+        return ("store", id(self))
+
+    def mirror(
+        self,
+        *,
+        max_lag: float,
+        timeout: float = 0.1,
+        clock: Callable[[], float] = time.time,
+    ) -> Mirror | None:
+        """This process's mirror of the store's revocations, created on the first call and
+        shared by every later caller; ``None`` when the store keeps no change log.
+
+        The mirror starts following the store lazily (on the first request that needs it) or
+        when :meth:`Mirror.start <jwtmiddleware.stores.mirror.Mirror.start>` is called, e.g. at
+        ASGI lifespan start-up.
+
+        :param max_lag: ``STORE_MAX_LAG``: how stale the mirror may be before it refuses to
+            answer; a later caller may lower it, never raise it.
+        :param timeout: ``STORE_TIMEOUT``: how long a request waits for a mirror still loading.
+        :param clock: UNIX time, for expiry (the middleware's clock).
+        """
+        with Store._mirror_lock:
+            mirror = self._mirror
+            if mirror is None:
+                mirror = self._mirror = self._new_mirror(max_lag, timeout, clock)
+            elif max_lag < mirror.max_lag:
+                mirror.max_lag = max_lag
+            return mirror
+
+    def _new_mirror(
+        self, max_lag: float, timeout: float, clock: Callable[[], float]
+    ) -> Mirror | None:
+        if type(self).open_change_log is Store.open_change_log:
+            return None  # no change log to follow
+        from .mirror import Mirror
+
+        def touch(session_id: str, at: float) -> object:
+            return self.touch_session(session_id, now=at)
+
+        return Mirror(max_lag=max_lag, timeout=timeout, log_factory=self.open_change_log,
+                      touch=touch, identity=self.log_identity, clock=clock)  # fmt: skip
+
+    def _published(self, changes: Iterable[Change], now: float) -> None:
+        """Apply changes this store just wrote to every mirror of it in this process."""
+        from .mirror import publish_local
+
+        publish_local(self.log_identity, changes, now)
+
+    def _stop_mirror(self) -> None:
+        mirror = self._mirror
+        if mirror is not None:
+            mirror.stop()
 
     # -- revocation ------------------------------------------------------------------------
 

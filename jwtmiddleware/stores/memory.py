@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
+import time
 from collections.abc import Callable, MutableMapping
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
+from ._changes import (
+    SESSION,
+    SUBJECT,
+    TOKEN,
+    Change,
+    RevocationKeys,
+    lookup_key,
+    session_member,
+    subject_member,
+    token_member,
+)
 from ._keys import PurgeThrottle, session_marker_expiry
+from ._state import RevocationState
 from .base import RevocationQuery, SessionInfo, Store
+
+if TYPE_CHECKING:
+    from .mirror import Mirror
 
 __all__ = ["MemoryStore"]
 
@@ -32,7 +49,9 @@ class MemoryStore(Store):
 
     Nothing is shared between processes, so use it only with a single worker. Expiry is
     checked on every read; :meth:`purge` (also run on writes at most once per
-    ``purge_interval`` seconds) drops expired entries so memory stays bounded.
+    ``purge_interval`` seconds) drops expired entries so memory stays bounded. Its revocations
+    are kept as a mirror's are, so the middleware reads them as it reads a mirror: plain
+    dictionary lookups, no lock, always fresh (:meth:`mirror`).
     """
 
     _inline_async = True  # never blocks on I/O: the lock is only held for dict operations
@@ -40,9 +59,7 @@ class MemoryStore(Store):
     def __init__(self, *, purge_interval: float = 60.0) -> None:
         self._lock = threading.Lock()
         self._throttle = PurgeThrottle(purge_interval)
-        self._tokens: dict[tuple[str, str], float] = {}
-        self._watermarks: dict[tuple[str, str], tuple[float, float]] = {}
-        self._revoked_sessions: dict[str, float] = {}
+        self._revocations = RevocationState()
         self._sessions: dict[str, SessionInfo] = {}
         self._by_subject: dict[str, set[str]] = {}
         self._once: dict[str, float] = {}
@@ -54,39 +71,53 @@ class MemoryStore(Store):
     # -- revocation ------------------------------------------------------------------------
 
     def revoke_token(self, issuer: str, token_id: str, *, expires_at: float, now: float) -> None:
-        key = (issuer, token_id)
+        change = Change(TOKEN, token_member(issuer, token_id), expires_at)
         with self._lock:
             self._maybe_purge(now)
-            old = self._tokens.get(key, now)
-            self._tokens[key] = max(old, expires_at) if old > now else expires_at
+            self._revocations.apply(change, now)
 
     def revoke_subject(
         self, issuer: str, subject: str, *, before: float, expires_at: float, now: float
     ) -> None:
-        key = (issuer, subject)
+        change = Change(SUBJECT, subject_member(issuer, subject), expires_at, before)
         with self._lock:
             self._maybe_purge(now)
-            old = self._watermarks.get(key)
-            if old is not None and old[1] > now:
-                before, expires_at = max(old[0], before), max(old[1], expires_at)
-            self._watermarks[key] = (before, expires_at)
+            self._revocations.apply(change, now)
 
     def is_revoked(self, query: RevocationQuery, *, now: float) -> bool:
+        q = query
+        keys = RevocationKeys(
+            None if q.token_id is None else lookup_key(token_member(q.issuer, q.token_id)),
+            None if q.session_id is None else lookup_key(session_member(q.session_id)),
+            None if q.subject is None else lookup_key(subject_member(q.issuer, q.subject)),
+            q.issued_at,
+            q.session_id,
+        )
+        return self._revocations.revoked(keys, now)
+
+    def mirror(
+        self, *, max_lag: float, timeout: float = 0.1, clock: Callable[[], float] = time.time
+    ) -> Mirror:
+        """The store's own revocations, served as a mirror that is always fresh: this store
+        lives in the process, so there is nothing to follow and nothing to wait for."""
         with self._lock:
-            if query.token_id is not None and _live(
-                self._tokens, (query.issuer, query.token_id), now
-            ):
-                return True
-            if query.session_id is not None and _live(
-                self._revoked_sessions, query.session_id, now
-            ):
-                return True
-            if query.subject is None:
-                return False
-            mark = self._watermarks.get((query.issuer, query.subject))
-        if mark is None or mark[1] <= now:
-            return False
-        return query.issued_at is None or query.issued_at < mark[0]
+            if self._mirror is None:
+                from .mirror import Mirror
+
+                self._mirror = Mirror(max_lag=max_lag, timeout=timeout, clock=clock,
+                                      state=self._revocations)  # fmt: skip
+            return self._mirror
+
+    def _seen(self, session: SessionInfo) -> SessionInfo:
+        """``session`` with the activity the mirror recorded for it (its "last seen")."""
+        mirror = self._mirror
+        if mirror is None:
+            return session
+        mirror.forget_activity_if_large()
+        at = mirror.activity.get(session.session_id)
+        if at is None or at <= session.last_seen:
+            return session
+        return dataclasses.replace(session, last_seen=at)
 
     # -- sessions --------------------------------------------------------------------------
 
@@ -102,7 +133,7 @@ class MemoryStore(Store):
             session = self._sessions.get(session_id)
         if session is None or session.expires_at <= now:
             return None
-        return session
+        return self._seen(session)
 
     def touch_session(self, session_id: str, *, now: float, min_interval: float = 60.0) -> bool:
         with self._lock:
@@ -126,7 +157,7 @@ class MemoryStore(Store):
         with self._lock:
             ids = self._by_subject.get(subject, ())
             found = [self._sessions[sid] for sid in ids]
-        live = [s for s in found if s.expires_at > now]
+        live = [self._seen(s) for s in found if s.expires_at > now]
         live.sort(key=lambda s: (s.created_at, s.session_id))
         return live
 
@@ -149,8 +180,7 @@ class MemoryStore(Store):
         session = self._drop_session(session_id)
         record_end = session.expires_at if session is not None else None
         until = session_marker_expiry(record_end, expires_at, now)
-        old = self._revoked_sessions.get(session_id, now)
-        self._revoked_sessions[session_id] = max(old, until) if old > now else until
+        self._revocations.apply(Change(SESSION, session_member(session_id), until), now)
         return session is not None and session.expires_at > now
 
     def _drop_session(self, session_id: str) -> SessionInfo | None:
@@ -196,10 +226,8 @@ class MemoryStore(Store):
             self._purge(now)
 
     def _purge(self, now: float) -> int:
-        count = _drop_expired(self._tokens, lambda exp: exp, now)
-        count += _drop_expired(self._revoked_sessions, lambda exp: exp, now)
+        count = self._revocations.sweep(now)
         count += _drop_expired(self._once, lambda exp: exp, now)
-        count += _drop_expired(self._watermarks, lambda mark: mark[1], now)
         count += _drop_expired(self._values, lambda entry: entry[1], now)
         dead = [sid for sid, s in self._sessions.items() if s.expires_at <= now]
         for sid in dead:
@@ -208,10 +236,8 @@ class MemoryStore(Store):
 
     def close(self) -> None:
         with self._lock:
+            self._revocations.clear()
             for table in (
-                self._tokens,
-                self._watermarks,
-                self._revoked_sessions,
                 self._sessions,
                 self._by_subject,
                 self._once,

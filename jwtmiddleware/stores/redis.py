@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import anyio.to_thread
 import redis
@@ -20,41 +20,23 @@ import redis.exceptions as rx
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from ..errors import StoreUnavailable
-from ._redis_ops import Cmd, Lua, Op, RedisOps
+from ._changes import (
+    SUBJECT,
+    TOKEN,
+    Change,
+    ChangeLog,
+    subject_member,
+    token_member,
+)
+from ._redis_drive import arun_op, run_op
+from ._redis_lua import Op
+from ._redis_ops import RedisOps
 from ._url import redact_url
 from .base import RevocationQuery, SessionInfo, Store
 
 __all__ = ["RedisStore"]
 
 _T = TypeVar("_T")
-
-_UNAVAILABLE: tuple[type[BaseException], ...] = (
-    rx.ConnectionError,  # includes BusyLoadingError (LOADING) and AuthenticationError
-    rx.TimeoutError,
-    rx.ReadOnlyError,
-    rx.TryAgainError,
-    rx.ClusterDownError,  # includes MasterDownError
-    asyncio.TimeoutError,
-    OSError,
-)
-
-
-def _unavailable(exc: BaseException) -> StoreUnavailable:
-    return StoreUnavailable(f"redis: {type(exc).__name__}: {exc}")
-
-
-def _wire(cmd: Cmd, *, load: bool = False) -> Cmd:
-    head = cmd[0]
-    if isinstance(head, Lua):
-        return ("EVAL", head.source, *cmd[1:]) if load else ("EVALSHA", head.sha, *cmd[1:])
-    return cmd
-
-
-def _reply(result: Any) -> Any:
-    if isinstance(result, BaseException):
-        raise result
-    return result
 
 
 class RedisStore(Store):
@@ -98,76 +80,25 @@ class RedisStore(Store):
             "decode_responses": True,
         }
 
+    def blocking_client(self, socket_timeout: float) -> redis.Redis:
+        """A new sync client for commands that wait on the server (``XREAD BLOCK``)."""
+        options = {**self._options(), "socket_timeout": socket_timeout}
+        return redis.Redis.from_url(self._url, **options)
+
     def __repr__(self) -> str:
         return f"RedisStore({redact_url(self._url)!r}, prefix={self.prefix!r})"
 
     # -- drivers -----------------------------------------------------------------------------
 
     def _run(self, op: Op[_T]) -> _T:
-        try:
-            batch = next(op)
-            while True:
-                batch = op.send(self._send(batch))
-        except StopIteration as stop:
-            return cast(_T, stop.value)
-
-    def _send(self, batch: list[Cmd]) -> list[Any]:
-        client = self._client
-        try:
-            if len(batch) == 1:
-                return [self._one(batch[0])]
-            with client.pipeline(transaction=False) as pipe:
-                for cmd in batch:
-                    pipe.execute_command(*_wire(cmd))  # type: ignore[no-untyped-call]
-                results = pipe.execute(raise_on_error=False)
-            return [
-                self._one(cmd) if isinstance(res, rx.NoScriptError) else _reply(res)
-                for cmd, res in zip(batch, results, strict=True)
-            ]
-        except _UNAVAILABLE as exc:
-            raise _unavailable(exc) from exc
-
-    def _one(self, cmd: Cmd) -> Any:
-        try:
-            return self._client.execute_command(*_wire(cmd))  # type: ignore[no-untyped-call]
-        except rx.NoScriptError:  # first use since a restart or SCRIPT FLUSH
-            return self._client.execute_command(*_wire(cmd, load=True))  # type: ignore[no-untyped-call]
+        return run_op(self._client, op)
 
     async def _arun(self, op: Op[_T]) -> _T:
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # another async library (trio): redis.asyncio cannot run here
             return await anyio.to_thread.run_sync(self._run, op)
-        client = self._aclient(loop)
-        try:
-            batch = next(op)
-            while True:
-                batch = op.send(await self._asend(client, batch))
-        except StopIteration as stop:
-            return cast(_T, stop.value)
-
-    async def _asend(self, client: redis.asyncio.Redis, batch: list[Cmd]) -> list[Any]:
-        try:
-            if len(batch) == 1:
-                return [await self._aone(client, batch[0])]
-            async with client.pipeline(transaction=False) as pipe:
-                for cmd in batch:
-                    pipe.execute_command(*_wire(cmd))
-                results = await pipe.execute(raise_on_error=False)
-            return [
-                await self._aone(client, cmd) if isinstance(res, rx.NoScriptError) else _reply(res)
-                for cmd, res in zip(batch, results, strict=True)
-            ]
-        except _UNAVAILABLE as exc:
-            raise _unavailable(exc) from exc
-
-    @staticmethod
-    async def _aone(client: redis.asyncio.Redis, cmd: Cmd) -> Any:
-        try:
-            return await client.execute_command(*_wire(cmd))  # type: ignore[no-untyped-call]
-        except rx.NoScriptError:
-            again = _wire(cmd, load=True)
-            return await client.execute_command(*again)  # type: ignore[no-untyped-call]
+        return await arun_op(self._aclient(loop), op)
 
     def _aclient(self, loop: asyncio.AbstractEventLoop) -> redis.asyncio.Redis:
         with self._alock:
@@ -184,29 +115,40 @@ class RedisStore(Store):
 
     # -- public API: each method drives one operation ----------------------------------------
 
+    # Revocations are written with their change-log entry by one script, then applied to this
+    # process's mirrors at once.
+
     def revoke_token(self, issuer: str, token_id: str, *, expires_at: float, now: float) -> None:
-        self._run(self._ops.revoke_token(issuer, token_id, expires_at, now))
+        change = Change(TOKEN, token_member(issuer, token_id), expires_at)
+        self._run(self._ops.revoke(change, now))
+        self._published([change], now)
 
     async def arevoke_token(
         self, issuer: str, token_id: str, *, expires_at: float, now: float
     ) -> None:
-        await self._arun(self._ops.revoke_token(issuer, token_id, expires_at, now))
+        change = Change(TOKEN, token_member(issuer, token_id), expires_at)
+        await self._arun(self._ops.revoke(change, now))
+        self._published([change], now)
 
     def revoke_subject(
         self, issuer: str, subject: str, *, before: float, expires_at: float, now: float
     ) -> None:
-        self._run(self._ops.revoke_subject(issuer, subject, before, expires_at, now))
+        change = Change(SUBJECT, subject_member(issuer, subject), expires_at, before)
+        self._run(self._ops.revoke(change, now))
+        self._published([change], now)
 
     async def arevoke_subject(
         self, issuer: str, subject: str, *, before: float, expires_at: float, now: float
     ) -> None:
-        await self._arun(self._ops.revoke_subject(issuer, subject, before, expires_at, now))
+        change = Change(SUBJECT, subject_member(issuer, subject), expires_at, before)
+        await self._arun(self._ops.revoke(change, now))
+        self._published([change], now)
 
     def is_revoked(self, query: RevocationQuery, *, now: float) -> bool:
-        return self._run(self._ops.is_revoked(query))
+        return self._run(self._ops.is_revoked(query, now))
 
     async def ais_revoked(self, query: RevocationQuery, *, now: float) -> bool:
-        return await self._arun(self._ops.is_revoked(query))
+        return await self._arun(self._ops.is_revoked(query, now))
 
     def create_session(self, session: SessionInfo, *, now: float) -> None:
         self._run(self._ops.create_session(session, now))
@@ -237,22 +179,31 @@ class RedisStore(Store):
     def revoke_session(
         self, session_id: str, *, now: float, expires_at: float | None = None
     ) -> bool:
-        return self._run(self._ops.revoke_session(session_id, now, expires_at))
+        live, changes = self._run(self._ops.revoke_session(session_id, now, expires_at))
+        self._published(changes, now)
+        return live == 1
 
     async def arevoke_session(
         self, session_id: str, *, now: float, expires_at: float | None = None
     ) -> bool:
-        return await self._arun(self._ops.revoke_session(session_id, now, expires_at))
+        live, changes = await self._arun(self._ops.revoke_session(session_id, now, expires_at))
+        self._published(changes, now)
+        return live == 1
 
     def revoke_other_sessions(
         self, subject: str, keep_session_id: str | None, *, now: float
     ) -> int:
-        return self._run(self._ops.revoke_other_sessions(subject, keep_session_id, now))
+        live, changes = self._run(self._ops.revoke_other_sessions(subject, keep_session_id, now))
+        self._published(changes, now)
+        return live
 
     async def arevoke_other_sessions(
         self, subject: str, keep_session_id: str | None, *, now: float
     ) -> int:
-        return await self._arun(self._ops.revoke_other_sessions(subject, keep_session_id, now))
+        op = self._ops.revoke_other_sessions(subject, keep_session_id, now)
+        live, changes = await self._arun(op)
+        self._published(changes, now)
+        return live
 
     def consume_once(self, key: str, *, expires_at: float, now: float) -> bool:
         return self._run(self._ops.consume_once(key, expires_at, now))
@@ -279,6 +230,19 @@ class RedisStore(Store):
     async def apurge(self, *, now: float) -> int:
         return 0
 
+    # -- the change log --------------------------------------------------------------------------
+
+    @property
+    def log_identity(self) -> tuple[str, str, str]:
+        """The server URL and the key prefix."""
+        return ("redis", self._url, self.prefix)
+
+    def open_change_log(self) -> ChangeLog:
+        """A reader of the change log on a connection of its own (it blocks in ``XREAD``)."""
+        from ._redis_log import RedisChangeLog
+
+        return RedisChangeLog(self, self._ops.revocations)
+
     # -- closing -------------------------------------------------------------------------------
 
     def close(self) -> None:
@@ -288,6 +252,7 @@ class RedisStore(Store):
         that used the store before that loop ends; a client whose loop already closed cannot be
         shut down cleanly and is dropped.
         """
+        self._stop_mirror()
         with self._alock:
             clients, self._aclients = self._aclients, {}
         for loop, client in clients.items():

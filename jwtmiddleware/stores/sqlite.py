@@ -10,6 +10,16 @@ from collections.abc import Iterator
 
 from ..errors import StoreUnavailable
 from . import _sql
+from ._changes import (
+    SESSION,
+    SUBJECT,
+    TOKEN,
+    Change,
+    ChangeLog,
+    session_member,
+    subject_member,
+    token_member,
+)
 from ._keys import PurgeThrottle, session_marker_expiry
 from .base import RevocationQuery, SessionInfo, Store
 
@@ -141,13 +151,40 @@ class SQLiteStore(Store):
 
     # -- revocation ------------------------------------------------------------------------
 
+    # Each revocation is written with its change-log row in one transaction, then applied to
+    # this process's mirrors at once.
+
     def revoke_token(self, issuer: str, token_id: str, *, expires_at: float, now: float) -> None:
-        self._write(_sql.REVOKE_JTI, (issuer, token_id, expires_at, now), now)
+        change = Change(TOKEN, token_member(issuer, token_id), expires_at)
+        self._revoke(_sql.REVOKE_JTI, (issuer, token_id, expires_at, now), change, now)
 
     def revoke_subject(
         self, issuer: str, subject: str, *, before: float, expires_at: float, now: float
     ) -> None:
-        self._write(_sql.REVOKE_SUBJECT, (issuer, subject, before, expires_at, now), now)
+        change = Change(SUBJECT, subject_member(issuer, subject), expires_at, before)
+        params = (issuer, subject, before, expires_at, now)
+        self._revoke(_sql.REVOKE_SUBJECT, params, change, now)
+
+    def _revoke(self, sql: str, params: tuple[object, ...], change: Change, now: float) -> None:
+        with self._connection() as conn:
+            with self._transaction(conn):
+                conn.execute(sql, params)
+                _append(conn, [change])
+            self._maybe_purge(conn, now)
+        self._published([change], now)
+
+    # -- the change log --------------------------------------------------------------------------
+
+    @property
+    def log_identity(self) -> tuple[str, str]:
+        """The database file's real path."""
+        return ("sqlite", os.path.realpath(self.path))
+
+    def open_change_log(self) -> ChangeLog:
+        """A reader of this database's change log (its own connection)."""
+        from ._sqlite_log import SQLiteChangeLog
+
+        return SQLiteChangeLog(self.path)
 
     def is_revoked(self, query: RevocationQuery, *, now: float) -> bool:
         with self._connection() as conn:
@@ -234,8 +271,9 @@ class SQLiteStore(Store):
     ) -> bool:
         with self._connection() as conn:
             with self._transaction(conn):
-                live = self._revoke_sessions(conn, [session_id], now, expires_at)
+                live, changes = self._revoke_sessions(conn, [session_id], now, expires_at)
             self._maybe_purge(conn, now)
+        self._published(changes, now)
         return live == 1
 
     def revoke_other_sessions(
@@ -251,15 +289,17 @@ class SQLiteStore(Store):
                         (subject, keep_session_id),
                     )
                 ]
-                live = self._revoke_sessions(conn, ids, now, None)
+                live, changes = self._revoke_sessions(conn, ids, now, None)
             self._maybe_purge(conn, now)
+        self._published(changes, now)
         return live
 
     @staticmethod
     def _revoke_sessions(
         conn: sqlite3.Connection, ids: list[str], now: float, expires_at: float | None
-    ) -> int:
+    ) -> tuple[int, list[Change]]:
         live = 0
+        changes = []
         for sid in ids:
             row = conn.execute(
                 "DELETE FROM jwtmw_sessions WHERE session_id = ? RETURNING expires_at", (sid,)
@@ -267,8 +307,10 @@ class SQLiteStore(Store):
             record_end: float | None = None if row is None else row[0]
             until = session_marker_expiry(record_end, expires_at, now)
             conn.execute(_sql.MARK_SESSION, (sid, until, now))
+            changes.append(Change(SESSION, session_member(sid), until))
             live += record_end is not None and record_end > now
-        return live
+        _append(conn, changes)
+        return live, changes
 
     # -- one-time markers and values ---------------------------------------------------------
 
@@ -298,12 +340,14 @@ class SQLiteStore(Store):
     @staticmethod
     def _purge(conn: sqlite3.Connection, now: float) -> int:
         with SQLiteStore._transaction(conn):
+            conn.execute(_sql.TRIM_CHANGES, (_sql.CHANGES_KEPT,))
             return sum(
                 conn.execute(f"DELETE FROM {table} WHERE expires_at <= ?", (now,)).rowcount  # noqa: S608
                 for table in _sql.EXPIRING_TABLES
             )
 
     def close(self) -> None:
+        self._stop_mirror()
         with self._pool_lock:
             self._closed = True
             pool, self._pool = self._pool, []
@@ -316,6 +360,13 @@ class SQLiteStore(Store):
             pool.append(reader)
         for conn in pool:
             conn.close()
+
+
+def _append(conn: sqlite3.Connection, changes: list[Change]) -> None:
+    """Number and log ``changes`` inside the caller's transaction."""
+    for change in changes:
+        ((seq,),) = conn.execute(_sql.NEXT_SEQ).fetchall()
+        conn.execute(_sql.APPEND_CHANGE, (seq, *change))
 
 
 def _revocation_params(query: RevocationQuery, now: float) -> dict[str, object]:

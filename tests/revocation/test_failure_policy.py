@@ -1,8 +1,9 @@
 """Store failures at the HTTP level: a killed or hung Redis in the middle of a run of requests.
 
-Under ``STORE_FAILURE = "closed"`` no revoked token may pass, every request is answered within
-the store timeout plus 50 ms, and service is normal again once Redis is back. Under ``"open"``
-requests pass and are counted.
+These run with ``STORE_MAX_LAG = 0`` (every request asks the store): under ``STORE_FAILURE =
+"closed"`` no revoked token may pass, every request is answered within the store timeout plus
+50 ms, and service is normal again once Redis is back. Under ``"open"`` requests pass and are
+counted. The mirror's answers to the same failures are in ``test_mirror_failures``.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def test_fail_closed(
     failure: str,
 ) -> None:
     server = redis_server_factory(appendonly=True)
-    settings = Settings(secret=SECRET, store=server.url, store_timeout=TIMEOUT)
+    settings = Settings(secret=SECRET, store=server.url, store_timeout=TIMEOUT, store_max_lag=0)
     store = make_store(server.url, f"t{secrets.token_hex(4)}:")
     client = through.build(settings, store)
     issuer = Issuer(settings)
@@ -88,7 +89,7 @@ def test_fail_closed(
 def test_fail_closed_answer_is_a_503_with_retry_after(
     through: Through, redis_server: RedisServer, make_store: Callable[..., Store]
 ) -> None:
-    settings = Settings(secret=SECRET, store=redis_server.url)
+    settings = Settings(secret=SECRET, store=redis_server.url, store_max_lag=0)
     client = through.build(settings, make_store(redis_server.url, "t:"))
     token = Issuer(settings).access_token("bob", now=time.time()).token
     redis_server.kill()
@@ -108,7 +109,9 @@ def test_fail_open_lets_requests_through_and_counts_them(
     make_store: Callable[..., Store],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    settings = Settings(secret=SECRET, store=redis_server.url, store_failure="open")
+    settings = Settings(
+        secret=SECRET, store=redis_server.url, store_failure="open", store_max_lag=0
+    )
     client = through.build(settings, make_store(redis_server.url, f"t{secrets.token_hex(4)}:"))
     token = Issuer(settings).access_token("carol", now=time.time()).token
     redis_server.kill()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
+from typing import Any, cast
 
 import pytest
 
@@ -12,7 +13,9 @@ from jwtmiddleware import Settings
 from jwtmiddleware.issuer import Issuer
 from jwtmiddleware.manager import SessionManager
 from jwtmiddleware.stores import MemoryStore, SessionInfo
+from jwtmiddleware.stores._changes import RevocationKeys
 from jwtmiddleware.stores.base import RevocationQuery, Store
+from jwtmiddleware.stores.mirror import Mirror
 from tests.core.keyfactory import SECRET
 from tests.revocation.conftest import Through
 
@@ -86,9 +89,15 @@ def test_session_revocation(
     on_phone = issuer.access_token("dave", now=now, claims={"sid": phone}).token
     on_laptop = issuer.access_token("dave", now=now, claims={"sid": laptop}).token
     assert client.get(on_phone).status == 200
-    # the request recorded activity on the session (throttled to one write a minute)
-    seen = store.get_session(phone, now=time.time())
-    assert seen is not None
+    # The request recorded activity on the session, written behind by the mirror's follower
+    # (at most once a minute per session), so it shows up shortly after.
+    deadline = time.monotonic() + 3
+    while True:
+        seen = store.get_session(phone, now=time.time())
+        assert seen is not None
+        if seen.last_seen > now - 100 or time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
     assert seen.last_seen > now - 100
     manager = SessionManager(settings, store)
     assert {s.session_id for s in manager.sessions("dave")} == {phone, laptop}
@@ -98,56 +107,124 @@ def test_session_revocation(
     assert [s.session_id for s in manager.sessions("dave")] == [laptop]
 
 
+class CountingMirror(Mirror):
+    """A real mirror that counts revocation lookups."""
+
+    lookups = 0
+
+    def revoked(self, keys: RevocationKeys, now: float) -> bool:
+        self.lookups += 1
+        return super().revoked(keys, now)
+
+
 class CountingStore(MemoryStore):
-    """A real memory store that counts revocation lookups."""
+    """A real memory store that counts revocation lookups, asked directly or through its
+    mirror."""
 
     def __init__(self) -> None:
         super().__init__()
         self.lookups = 0
+        self.counting_mirror: CountingMirror | None = None
 
     def is_revoked(self, query: RevocationQuery, *, now: float) -> bool:
         self.lookups += 1
         return super().is_revoked(query, now=now)
 
+    def mirror(self, **kwargs: Any) -> Mirror:
+        mirror = super().mirror(**kwargs)
+        mirror.__class__ = CountingMirror
+        self.counting_mirror = cast(CountingMirror, mirror)
+        return mirror
 
+    @property
+    def all_lookups(self) -> int:
+        mirrored = 0 if self.counting_mirror is None else self.counting_mirror.lookups
+        return self.lookups + mirrored
+
+
+@pytest.mark.parametrize("max_lag", [0.0, 1.0], ids=["per-request", "mirror"])
 @pytest.mark.parametrize(
     "token",
     ["garbage", "a.b.c", "eyJhbGciOiJIUzI1NiJ9.e30.c2ln"],
 )
-def test_invalid_tokens_never_reach_the_store(through: Through, token: str) -> None:
+def test_invalid_tokens_never_reach_the_store(through: Through, token: str, max_lag: float) -> None:
     store = CountingStore()
-    client = through.build(settings_for("memory://"), store)
+    settings = settings_for("memory://").replace(store_max_lag=max_lag)
+    client = through.build(settings, store)
     assert client.get(token).status == 401
     assert client.get(None).status == 401
-    assert store.lookups == 0
-    good = Issuer(settings_for("memory://")).access_token("erin", now=time.time()).token
+    assert store.all_lookups == 0
+    good = Issuer(settings).access_token("erin", now=time.time()).token
     assert client.get(good).status == 200
-    assert store.lookups == 1
+    assert store.all_lookups == 1
+    # The mirror answered, not the store.
+    assert store.lookups == (1 if max_lag == 0 else 0)
+
+
+def _calls(probe: Any) -> dict[str, int]:
+    return {name: int(v["calls"]) for name, v in probe.info("commandstats").items()}
+
+
+def _calls_during(url: str, run: Callable[[], object]) -> dict[str, int]:
+    """Redis commands (by name) executed while ``run`` ran, scripts' inner calls included."""
+    import redis
+
+    probe = redis.Redis.from_url(url)
+    try:
+        before = _calls(probe)
+        run()
+        after = _calls(probe)
+    finally:
+        probe.close()
+    changed = {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
+    changed.pop("cmdstat_info", None)
+    return changed
 
 
 @pytest.mark.redis
 def test_one_redis_round_trip_per_request(
     through: Through, redis_server: object, make_store: Callable[..., Store]
 ) -> None:
-    import redis
+    url = redis_server.url  # type: ignore[attr-defined]
+    settings = settings_for(url).replace(store_max_lag=0)  # no mirror: ask Redis every time
+    store = make_store(url, f"t{secrets.token_hex(4)}:")
+    client = through.build(settings, store)
+    token = Issuer(settings).access_token("frank", now=time.time(), claims={"sid": "S"}).token
+    assert client.get(token).status == 200  # first request also records session activity
 
+    def five() -> None:
+        for _ in range(5):
+            assert client.get(token).status == 200
+
+    calls = _calls_during(url, five)
+    # One script call per request; what it reads inside is not a round trip.
+    assert calls.pop("cmdstat_evalsha") == 5
+    assert set(calls) <= {"cmdstat_zscore", "cmdstat_hget"}
+
+
+@pytest.mark.redis
+def test_the_mirror_serves_requests_with_no_redis_command(
+    through: Through, redis_server: object, make_store: Callable[..., Store]
+) -> None:
+    """With STORE_MAX_LAG > 0 a request costs Redis nothing: only the follower talks to it,
+    a few commands a second whatever the traffic."""
     url = redis_server.url  # type: ignore[attr-defined]
     settings = settings_for(url)
     store = make_store(url, f"t{secrets.token_hex(4)}:")
     client = through.build(settings, store)
     token = Issuer(settings).access_token("frank", now=time.time(), claims={"sid": "S"}).token
-    assert client.get(token).status == 200  # first request also records session activity
-    probe = redis.Redis.from_url(url)
-    try:
+    assert client.get(token).status == 200  # starts the mirror
+    requests = 1000
+    started = time.monotonic()
 
-        def processed() -> int:
-            return int(probe.info("stats")["total_commands_processed"])
-
-        before = processed()
-        for _ in range(5):
+    def run() -> None:
+        for _ in range(requests):
             assert client.get(token).status == 200
-        after = processed()
-    finally:
-        probe.close()
-    # 5 requests, one command each, plus the first INFO call itself
-    assert after - before == 5 + 1
+
+    calls = _calls_during(url, run)
+    took = time.monotonic() - started
+    # The follower confirms every STORE_MAX_LAG / 4 (one script call, one XREAD); a request
+    # asking Redis would add a script call each.
+    cycles = took / (settings.store_max_lag / 4) + 2
+    assert calls.get("cmdstat_evalsha", 0) <= cycles, (calls, took)
+    assert calls.get("cmdstat_zscore", 0) == 0, calls
