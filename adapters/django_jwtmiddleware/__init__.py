@@ -11,6 +11,13 @@ its apps, before models or settings may be touched.
 
 from __future__ import annotations
 
+try:
+    import django  # noqa: F401 - present, or say how to install it
+except ImportError as exc:
+    raise ModuleNotFoundError(
+        "django_jwtmiddleware needs Django: pip install 'jwtmiddleware[django]'", name=exc.name
+    ) from exc
+
 import importlib
 from typing import TYPE_CHECKING, Any
 

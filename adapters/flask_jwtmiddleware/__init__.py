@@ -21,6 +21,13 @@ it; the default rendering is the core's RFC 6750 response.
 
 from __future__ import annotations
 
+try:
+    import flask  # noqa: F401 - present, or say how to install it
+except ImportError as exc:
+    raise ModuleNotFoundError(
+        "flask_jwtmiddleware needs Flask: pip install 'jwtmiddleware[flask]'", name=exc.name
+    ) from exc
+
 from ._extension import AppState, JWTAuth
 from ._views import current_identity, get_identity, jwt_required
 from .errors import (

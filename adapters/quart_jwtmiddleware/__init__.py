@@ -27,6 +27,13 @@ render it; the default rendering is the core's RFC 6750 response.
 
 from __future__ import annotations
 
+try:
+    import quart  # noqa: F401 - present, or say how to install it
+except ImportError as exc:
+    raise ModuleNotFoundError(
+        "quart_jwtmiddleware needs Quart: pip install 'jwtmiddleware[quart]'", name=exc.name
+    ) from exc
+
 from flask_jwtmiddleware.errors import (
     FreshTokenRequired,
     JWTBadRequest,

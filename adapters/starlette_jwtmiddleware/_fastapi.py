@@ -17,7 +17,14 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-import fastapi
+try:
+    import fastapi
+except ImportError as exc:
+    raise ModuleNotFoundError(
+        "starlette_jwtmiddleware's FastAPI support needs FastAPI: "
+        "pip install 'jwtmiddleware[fastapi]'",
+        name=exc.name,
+    ) from exc
 from fastapi import Depends, FastAPI, Security
 from fastapi.encoders import jsonable_encoder
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
