@@ -16,6 +16,7 @@ ADAPTERS = [
     ("import flask_jwtmiddleware", "flask", "flask"),
     ("import quart_jwtmiddleware", "quart", "quart"),
     ("import django_jwtmiddleware", "django", "django"),
+    ("import django_jwtmiddleware.rest_framework", "rest_framework", "drf"),
     ("import starlette_jwtmiddleware", "starlette", "starlette"),
     ("from starlette_jwtmiddleware import IdentityDep", "fastapi", "fastapi"),
 ]

@@ -172,9 +172,15 @@ def test_system_check_refuses_the_middleware_before_authentication_middleware() 
 
 
 def test_system_check_warns_when_the_middleware_is_missing() -> None:
-    with override_settings(MIDDLEWARE=[AUTH]):
+    with override_settings(MIDDLEWARE=[AUTH], REST_FRAMEWORK={}):
         (warning,) = check_middleware()
     assert warning.id == "django_jwtmiddleware.W001"
+    # Django REST framework's JWTAuthentication alone verifies tokens itself: no warning.
+    drf = {
+        "DEFAULT_AUTHENTICATION_CLASSES": ["django_jwtmiddleware.rest_framework.JWTAuthentication"]
+    }
+    with override_settings(MIDDLEWARE=[AUTH], REST_FRAMEWORK=drf):
+        assert check_middleware() == []
 
 
 def test_system_check_is_registered() -> None:
