@@ -29,7 +29,7 @@ except ImportError as exc:
     ) from exc
 
 from ._extension import AppState, JWTAuth
-from ._views import current_identity, get_identity, jwt_required
+from ._views import current_identity, current_user, get_current_user, get_identity, jwt_required
 from .errors import (
     FreshTokenRequired,
     JWTBadRequest,
@@ -49,6 +49,8 @@ __all__ = [
     "JWTServiceUnavailable",
     "JWTUnauthorized",
     "current_identity",
+    "current_user",
+    "get_current_user",
     "get_identity",
     "jwt_required",
 ]

@@ -44,7 +44,7 @@ from flask_jwtmiddleware.errors import (
 )
 
 from ._extension import AppState, JWTAuth
-from ._views import current_identity, get_identity, jwt_required
+from ._views import current_identity, current_user, get_current_user, get_identity, jwt_required
 
 __all__ = [
     "AppState",
@@ -56,6 +56,8 @@ __all__ = [
     "JWTServiceUnavailable",
     "JWTUnauthorized",
     "current_identity",
+    "current_user",
+    "get_current_user",
     "get_identity",
     "jwt_required",
 ]
