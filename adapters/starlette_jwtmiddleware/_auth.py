@@ -18,7 +18,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
 
 from jwtmiddleware import AuthenticationError, ConfigurationError, JWTMiddleware, StoreUnavailable
-from jwtmiddleware.flow import EXEMPT, OPTIONAL, REQUIRED, PathRules
+from jwtmiddleware.flow import EXEMPT, REQUIRED, PathRules
 from jwtmiddleware.integration import (
     ASGIRequestView,
     Responder,
@@ -46,8 +46,6 @@ __all__ = ["JWTAuth"]
 
 logger = logging.getLogger("starlette_jwtmiddleware")
 _MAX_WARNED = 1000
-#: Path rules ``install(exempt_docs=True)`` turns into exemptions for the documentation pages.
-_OPENABLE = frozenset({REQUIRED, OPTIONAL})
 
 
 class JWTAuth:
@@ -129,9 +127,9 @@ class JWTAuth:
 
         :param openapi: mark the operations the path rules protect in ``/openapi.json``.
         :param exempt_docs: on FastAPI, exempt the app's ``docs_url``, ``redoc_url``,
-            ``openapi_url`` and Swagger UI's OAuth2 redirect page from authentication (unless
-            ``EXEMPT_PATHS``/``OPTIONAL_PATHS``/``ONE_TIME_PATHS`` already say something about
-            them), so ``/docs`` works; ``False`` keeps them behind the path rules.
+            ``openapi_url`` and Swagger UI's OAuth2 redirect page from authentication where the
+            path rules would require a token (an optional, exempt or one-time rule for them is
+            kept), so ``/docs`` works; ``False`` keeps them behind the path rules.
         :raises ConfigurationError: when the app already has a JWT or an authentication
             middleware (either would overwrite ``request.user``).
         """
@@ -153,7 +151,7 @@ class JWTAuth:
                 from ._fastapi import docs_paths, document_openapi
 
                 if exempt_docs:
-                    docs = tuple(p for p in docs_paths(app) if self._rules.rule(p) in _OPENABLE)
+                    docs = tuple(p for p in docs_paths(app) if self._rules.rule(p) == REQUIRED)
                 if openapi:
                     document_openapi(app, self.settings)
         app.add_middleware(JWTAuthMiddleware, auth=self, exempt_paths=docs)

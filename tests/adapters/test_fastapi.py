@@ -535,3 +535,14 @@ def test_install_can_keep_the_docs_protected(tmp_path: Path) -> None:
         assert client.get("/openapi.json").status_code == 401
         assert client.get("/docs", headers=bearer(token(auth.settings))).status_code == 200
         assert client.get("/redoc").status_code == 200  # its own path rule still applies
+
+
+def test_install_keeps_an_explicit_rule_for_a_docs_path(tmp_path: Path) -> None:
+    auth = JWTAuth({"SECRET": secrets.token_urlsafe(48), "OPTIONAL_PATHS": ["/redoc"]})
+    app = FastAPI()
+    auth.install(app)
+    with TestClient(app) as client:
+        assert client.get("/redoc").status_code == 200
+        # optional, not exempt: a token that is sent is still verified
+        assert client.get("/redoc", headers=bearer("not.a.token")).status_code == 401
+        assert client.get("/docs", headers=bearer("not.a.token")).status_code == 200
