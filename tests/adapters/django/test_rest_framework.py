@@ -261,3 +261,15 @@ def test_check_warns_when_login_needs_a_token(configure: Configure) -> None:
     warnings = check_session_urls()
     assert [w.id for w in warnings] == ["django_jwtmiddleware.W002"]
     assert "'/auth/login', '/auth/refresh'" in warnings[0].hint
+
+
+def test_a_store_outage_without_the_middleware_is_a_503(
+    client: Client, configure: Configure
+) -> None:
+    from tests.adapters.test_flask import FailingStore
+
+    configure({"STORE": FailingStore()}, MIDDLEWARE=WITHOUT_MIDDLEWARE)
+    response = client.get("/optional/profile", headers=bearer(mint(scope="profile")))
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+    assert response.json() == {"detail": "Authentication is temporarily unavailable"}
