@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import json
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import Any
 
 from .errors import ConfigurationError
@@ -24,6 +25,7 @@ __all__ = [
     "to_keys",
     "to_optional_float",
     "to_optional_str",
+    "to_seconds_int",
     "to_str",
     "to_str_tuple",
 ]
@@ -66,12 +68,26 @@ def to_int(setting: str, value: Any) -> int:
 
 
 def to_float(setting: str, value: Any) -> float:
+    """Seconds: a number, a numeric string, or a :class:`~datetime.timedelta` (Django and
+    Flask settings often spell lifetimes as ``timedelta(minutes=15)``)."""
+    if isinstance(value, timedelta):
+        return value.total_seconds()
     if isinstance(value, bool):
         raise ConfigurationError(setting, f"expected a number of seconds, got {value!r}")
     try:
         return float(value)
     except (TypeError, ValueError) as exc:
         raise ConfigurationError(setting, f"expected a number of seconds, got {value!r}") from exc
+
+
+def to_seconds_int(setting: str, value: Any) -> int:
+    """Whole seconds: an integer or a :class:`~datetime.timedelta` of whole seconds."""
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+        if seconds != int(seconds):
+            raise ConfigurationError(setting, f"expected whole seconds, got {value!r}")
+        return int(seconds)
+    return to_int(setting, value)
 
 
 def to_optional_float(setting: str, value: Any) -> float | None:

@@ -88,7 +88,7 @@ CONVERTERS: dict[str, Callable[[str, Any], Any]] = {
     "jwks_timeout": c.to_float,
     "jwks_allow_http_loopback": c.to_bool,
     "jwks_path": c.to_optional_str,
-    "jwks_max_age": c.to_int,
+    "jwks_max_age": c.to_seconds_int,
     "algorithms": c.to_str_tuple,
     "issuer": c.to_optional_str,
     "audience": c.to_str_tuple,

@@ -3,13 +3,23 @@
 Add ``"django_jwtmiddleware"`` to ``INSTALLED_APPS`` and
 ``"django_jwtmiddleware.JWTAuthenticationMiddleware"`` to ``MIDDLEWARE`` (after Django's
 ``AuthenticationMiddleware``), configure ``settings.JWTMIDDLEWARE``, and read the caller as
-``request.identity`` / ``request.user``. See the README's Django section.
+``request.identity`` / ``request.user``. ``path("auth/", include("django_jwtmiddleware.urls"))``
+serves login (through Django's ``authenticate()``), refresh, logout, logout-all and sessions;
+:mod:`django_jwtmiddleware.rest_framework` has Django REST framework's authentication class and
+scope permissions. See the README's Django sections.
 
 The names below are imported lazily: Django imports this package while it is still loading
 its apps, before models or settings may be touched.
 """
 
 from __future__ import annotations
+
+try:
+    import django  # noqa: F401 - present, or say how to install it
+except ImportError as exc:
+    raise ModuleNotFoundError(
+        "django_jwtmiddleware needs Django: pip install 'jwtmiddleware[django]'", name=exc.name
+    ) from exc
 
 import importlib
 from typing import TYPE_CHECKING, Any

@@ -19,8 +19,10 @@ if TYPE_CHECKING:
     from jwtmiddleware.responses import ErrorResponse
 
 __all__ = [
+    "INSUFFICIENT_SCOPE",
     "DjangoRequestView",
     "add_set_cookie",
+    "add_scope_challenge",
     "add_set_cookies",
     "aform_reader",
     "apply_refresh",
@@ -31,6 +33,10 @@ __all__ = [
 
 # Django has no stubs here; its objects are typed as Any.
 HttpRequest = Any
+
+#: Attribute of the Django request naming the scopes a permission (DRF's ``HasScope``) found
+#: missing; the middleware answers the 403 with the ``insufficient_scope`` challenge.
+INSUFFICIENT_SCOPE = "_jwtmiddleware_insufficient_scope"
 
 _META_KEYS: dict[str, str] = {"content-type": "CONTENT_TYPE", "content-length": "CONTENT_LENGTH"}
 
@@ -147,6 +153,21 @@ def to_http_response(error: ErrorResponse) -> HttpResponse:
         else:
             response[key] = value
     return response
+
+
+def add_scope_challenge(request: Any, response: Any, realm: str) -> None:
+    """On a 403 that a scope permission refused, add the RFC 6750 ``insufficient_scope``
+    challenge naming the scopes (DRF renders permission refusals without one)."""
+    needed = getattr(request, INSUFFICIENT_SCOPE, None)
+    if needed is None or response.status_code != 403 or response.has_header("WWW-Authenticate"):
+        return
+    from jwtmiddleware.errors import InsufficientScope
+    from jwtmiddleware.integration import render_error
+
+    error = InsufficientScope("a view permission needs more scopes", scopes=tuple(needed))
+    for name, value in render_error(error, realm=realm).headers:
+        if name == "www-authenticate":
+            response["WWW-Authenticate"] = value
 
 
 def patch_vary(response: Any, fields: tuple[str, ...]) -> None:

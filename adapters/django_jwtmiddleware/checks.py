@@ -1,5 +1,6 @@
-"""System checks (``manage.py check``): the middleware is installed, after Django's own
-``AuthenticationMiddleware``."""
+"""System checks (``manage.py check``): the middleware is installed (or DRF's
+``JWTAuthentication`` is), after Django's own ``AuthenticationMiddleware``; the ready login and
+refresh views are reachable without an access token."""
 
 from __future__ import annotations
 
@@ -7,13 +8,23 @@ from typing import Any
 
 from django.core import checks
 
-__all__ = ["check_middleware"]
+__all__ = ["check_middleware", "check_session_urls"]
 
 MIDDLEWARE_PATHS = (
     "django_jwtmiddleware.JWTAuthenticationMiddleware",
     "django_jwtmiddleware.middleware.JWTAuthenticationMiddleware",
 )
 AUTH_MIDDLEWARE = "django.contrib.auth.middleware.AuthenticationMiddleware"
+DRF_AUTHENTICATION = "django_jwtmiddleware.rest_framework.JWTAuthentication"
+
+
+def _drf_authenticates() -> bool:
+    from django.conf import settings
+
+    config = getattr(settings, "REST_FRAMEWORK", None) or {}
+    classes = config.get("DEFAULT_AUTHENTICATION_CLASSES", ()) if isinstance(config, dict) else ()
+    return any(getattr(c, "__module__", "") + "." + getattr(c, "__name__", "") == DRF_AUTHENTICATION
+               or c == DRF_AUTHENTICATION for c in classes)  # fmt: skip
 
 
 def check_middleware(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
@@ -24,6 +35,8 @@ def check_middleware(app_configs: Any = None, **kwargs: Any) -> list[checks.Chec
     middleware = list(getattr(settings, "MIDDLEWARE", None) or ())
     ours = [i for i, path in enumerate(middleware) if path in MIDDLEWARE_PATHS]
     if not ours:
+        if _drf_authenticates():  # DRF-only: JWTAuthentication verifies tokens itself
+            return []
         return [
             checks.Warning(
                 "django_jwtmiddleware is installed but its middleware is not in MIDDLEWARE, "
@@ -45,4 +58,36 @@ def check_middleware(app_configs: Any = None, **kwargs: Any) -> list[checks.Chec
     return []
 
 
+def check_session_urls(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """``W002`` when ``django_jwtmiddleware.urls`` is included but its login or refresh path
+    needs an access token: an expired access cookie would then block the way to a new one."""
+    from django.urls import NoReverseMatch, reverse
+
+    from jwtmiddleware.flow import REQUIRED, PathRules
+
+    from .conf import read_settings
+
+    found = []
+    for name in ("login", "refresh"):
+        try:
+            found.append(reverse(f"jwtmiddleware:{name}"))
+        except NoReverseMatch:
+            continue
+    if not found:
+        return []
+    rules = PathRules(read_settings())
+    blocked = [path for path in found if rules.rule(path) == REQUIRED]
+    if not blocked:
+        return []
+    return [
+        checks.Warning(
+            f"{', '.join(blocked)} need an access token, so a client whose token expired cannot "
+            "log in or refresh.",
+            hint=f"Add {', '.join(map(repr, blocked))} to settings.JWTMIDDLEWARE['EXEMPT_PATHS'].",
+            id="django_jwtmiddleware.W002",
+        )
+    ]
+
+
 checks.register(check_middleware, checks.Tags.security)
+checks.register(check_session_urls, checks.Tags.urls)

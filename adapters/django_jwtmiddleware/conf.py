@@ -13,6 +13,10 @@ catching typos). ``settings.JWTMIDDLEWARE_DJANGO`` holds the few keys only this 
     ``sub`` (default ``"pk"``).
 ``CLOCK``
     ``() -> float`` UNIX time (or an import string); tests pass a frozen clock.
+``TOKEN_CLAIMS``
+    ``(user, request) -> dict`` (or an import string): the claims (``scope``, roles, tenant,
+    ...) of the tokens the ready login view (``django_jwtmiddleware.urls``) issues for a user
+    Django's ``authenticate()`` accepted. Default: no application claims.
 
 Everything is validated eagerly; mistakes raise Django's ``ImproperlyConfigured`` naming the
 Django setting (``settings.JWTMIDDLEWARE["SECRET"]: ...``). The prepared runtime is
@@ -75,9 +79,16 @@ class DjangoOptions:
     user_id_field: str = "pk"
     #: The clock, returning UNIX time.
     clock: Callable[[], float] = time.time
+    #: ``(user, request) -> claims`` for the tokens the ready login view issues.
+    token_claims: Callable[..., Any] | None = None
 
 
-_OPTION_FIELDS = {"USER_LOADER": "user_loader", "USER_ID_FIELD": "user_id_field", "CLOCK": "clock"}
+_OPTION_FIELDS = {
+    "USER_LOADER": "user_loader",
+    "USER_ID_FIELD": "user_id_field",
+    "CLOCK": "clock",
+    "TOKEN_CLAIMS": "token_claims",
+}
 
 
 def _improperly(setting: str, key: str, message: str) -> ImproperlyConfigured:

@@ -16,15 +16,23 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from asgiref.sync import async_to_sync, iscoroutinefunction, markcoroutinefunction, sync_to_async
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 
 from jwtmiddleware.errors import ClaimCheckFailed
 from jwtmiddleware.flow import AuthResult
 from jwtmiddleware.identity import Identity
 from jwtmiddleware.integration import as_auth_error, run_async, run_sync
 
-from ._http import DjangoRequestView, aform_reader, apply_refresh, form_reader, patch_vary
+from ._http import (
+    DjangoRequestView,
+    add_scope_challenge,
+    aform_reader,
+    apply_refresh,
+    form_reader,
+    patch_vary,
+)
 from ._http import to_http_response as render
+from ._verify import load_user as _load_user
 from .conf import Runtime, get_runtime
 from .users import TokenUser, anonymous_user
 
@@ -76,22 +84,16 @@ def _attach(runtime: Runtime, request: HttpRequest, result: AuthResult, user: An
         request.auser = aanonymous
 
 
-def _finish(runtime: Runtime, result: AuthResult, response: HttpResponse) -> HttpResponse:
+def _finish(
+    runtime: Runtime, request: HttpRequest, result: AuthResult, response: HttpResponse
+) -> HttpResponse:
     if result.exempt:
         return response
+    add_scope_challenge(request, response, runtime.settings.realm)
     patch_vary(response, runtime.vary)
     if result.refresh is not None:
         apply_refresh(response, result.refresh)
     return response
-
-
-def _load_user(runtime: Runtime, identity: Identity, request: HttpRequest) -> Any:
-    loader = runtime.options.user_loader
-    if loader is None:
-        return TokenUser(identity)
-    if iscoroutinefunction(loader):
-        return async_to_sync(loader)(identity, request)
-    return loader(identity, request)
 
 
 async def _aload_user(runtime: Runtime, identity: Identity, request: HttpRequest) -> Any:
@@ -146,7 +148,7 @@ class JWTAuthenticationMiddleware:
             if user is None:
                 return _no_user(runtime, request)
         _attach(runtime, request, result, user)
-        return _finish(runtime, result, self.get_response(request))
+        return _finish(runtime, request, result, self.get_response(request))
 
     async def __acall__(self, request: HttpRequest) -> Any:
         runtime = get_runtime()
@@ -167,4 +169,4 @@ class JWTAuthenticationMiddleware:
                 return _no_user(runtime, request)
         _attach(runtime, request, result, user)
         get_response: Callable[[HttpRequest], Awaitable[Any]] = self.get_response
-        return _finish(runtime, result, await get_response(request))
+        return _finish(runtime, request, result, await get_response(request))

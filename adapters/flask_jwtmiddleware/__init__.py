@@ -21,8 +21,15 @@ it; the default rendering is the core's RFC 6750 response.
 
 from __future__ import annotations
 
+try:
+    import flask  # noqa: F401 - present, or say how to install it
+except ImportError as exc:
+    raise ModuleNotFoundError(
+        "flask_jwtmiddleware needs Flask: pip install 'jwtmiddleware[flask]'", name=exc.name
+    ) from exc
+
 from ._extension import AppState, JWTAuth
-from ._views import current_identity, get_identity, jwt_required
+from ._views import current_identity, current_user, get_current_user, get_identity, jwt_required
 from .errors import (
     FreshTokenRequired,
     JWTBadRequest,
@@ -42,6 +49,8 @@ __all__ = [
     "JWTServiceUnavailable",
     "JWTUnauthorized",
     "current_identity",
+    "current_user",
+    "get_current_user",
     "get_identity",
     "jwt_required",
 ]

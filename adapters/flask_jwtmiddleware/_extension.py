@@ -33,6 +33,7 @@ from ._common import (
 )
 from ._sessions import render_plan
 from ._state import BaseAppState
+from ._tokens import Hooks, TokenHelpers
 from ._views import get_identity, request_environ
 from ._wsgi import RefusalRoutingMiddleware
 
@@ -71,7 +72,7 @@ class AppState(BaseAppState):
                            "it can never pass; use OPTIONAL_PATHS", path)  # fmt: skip
 
 
-class JWTAuth:
+class JWTAuth(TokenHelpers):
     """JWT authentication for a Flask app: ``JWTAuth(app)`` or ``auth.init_app(app)``.
 
     Settings come from ``app.config["JWTMIDDLEWARE"]`` (an UPPER_CASE mapping) unless given
@@ -96,6 +97,7 @@ class JWTAuth:
         self._settings = settings
         self._store = store
         self._clock = clock
+        self._hooks = Hooks()
         self._states: WeakKeyDictionary[Flask, AppState] = WeakKeyDictionary()
         self._app = app
         if app is not None:
@@ -118,7 +120,7 @@ class JWTAuth:
             original, settings=settings.replace(error_handler=router), store=self._store,
             clock=self._clock,
         )  # fmt: skip
-        state = AppState(settings, middleware, self._clock)
+        state = AppState(settings, middleware, self._clock, self._hooks)
         app.wsgi_app = RefusalRoutingMiddleware(  # type: ignore[method-assign]
             middleware, original, state
         )
@@ -178,7 +180,8 @@ class JWTAuth:
         """
         state = self.state_for()
         plan = state.require_endpoints().login(
-            WSGIRequestView(request.environ), subject, claims=claims, extra=body,
+            WSGIRequestView(request.environ), subject, claims=self.claims_for(subject, claims),
+            extra=body,
             tokens_in_body=tokens_in_body,
         )  # fmt: skip
         return state.render(plan)

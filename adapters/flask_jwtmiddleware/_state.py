@@ -7,9 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 from jwtmiddleware.errors import AuthenticationError, ConfigurationError, StoreUnavailable
 from jwtmiddleware.integration import SessionEndpoints
+from jwtmiddleware.issuer import Issuer
 from jwtmiddleware.manager import SessionManager
 
 from ._common import CONFIG_KEY
+from ._tokens import Hooks
 from .errors import JWTHTTPException, exception_for
 
 if TYPE_CHECKING:
@@ -21,7 +23,13 @@ __all__ = ["BaseAppState"]
 class BaseAppState:
     """What ``JWTAuth`` keeps per application: settings, middleware, clock, sessions."""
 
-    def __init__(self, settings: Settings, middleware: Any, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        middleware: Any,
+        clock: Callable[[], float],
+        hooks: Hooks | None = None,
+    ) -> None:
         #: The settings as configured (``app.config["JWTMIDDLEWARE"]`` or ``settings=``).
         self.settings = settings
         #: The core middleware wrapping the application (WSGI for Flask, ASGI for Quart).
@@ -33,7 +41,19 @@ class BaseAppState:
         self.manager = SessionManager(settings, store, clock=clock) if store is not None else None
         #: The session endpoints' decisions (login, refresh, logout, sessions) over ``manager``.
         self.endpoints = SessionEndpoints(self.manager) if self.manager is not None else None
+        #: The extension's ``user_loader`` and ``additional_claims_loader``.
+        self.hooks = hooks if hooks is not None else Hooks()
+        self._issuer: Issuer | None = None
         self._warned: set[str] = set()
+
+    def issuer(self) -> Issuer:
+        """Signs the tokens ``create_access_token`` mints (built on first use).
+
+        :raises ConfigurationError: when no key can sign (a verifier of another issuer's keys).
+        """
+        if self._issuer is None:
+            self._issuer = Issuer(self.settings)
+        return self._issuer
 
     def exception_for(
         self, error: AuthenticationError | StoreUnavailable, set_cookies: tuple[str, ...] = ()

@@ -15,6 +15,7 @@ from jwtmiddleware.identity import ANONYMOUS
 from jwtmiddleware.integration import IDENTITY_KEY
 
 from ._common import EXTENSION_KEY, STATE_KEY, ViewRule
+from ._tokens import USER_KEY, no_user_error
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -23,7 +24,15 @@ if TYPE_CHECKING:
 
     from ._extension import AppState
 
-__all__ = ["current_identity", "get_identity", "jwt_required", "request_environ", "state_of"]
+__all__ = [
+    "current_identity",
+    "current_user",
+    "get_current_user",
+    "get_identity",
+    "jwt_required",
+    "request_environ",
+    "state_of",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -56,6 +65,40 @@ def get_identity() -> Identity | AnonymousIdentity:
 current_identity = cast("Identity | AnonymousIdentity", LocalProxy(get_identity))
 
 
+def _load_user(state: AppState, environ: dict[str, Any], identity: Identity) -> Any:
+    """The request's user from the ``user_loader``, once per request; 401 when it is gone."""
+    user = environ.get(USER_KEY)
+    if user is None:
+        loader = state.hooks.user_loader
+        if loader is None:
+            raise RuntimeError("current_user needs a user loader: decorate a function "
+                               "(identity) -> user with @auth.user_loader")  # fmt: skip
+        user = loader(identity)
+        if user is None:
+            raise state.exception_for(no_user_error())
+        environ[USER_KEY] = user
+    return user
+
+
+def get_current_user() -> Any:
+    """The user ``@auth.user_loader`` gives for the current request's token; ``None`` for an
+    anonymous caller.
+
+    :raises JWTUnauthorized: (401) when the loader finds no user for the token's subject.
+    :raises RuntimeError: when no user loader is registered.
+    """
+    environ = request_environ()
+    identity = environ.get(IDENTITY_KEY, ANONYMOUS)
+    if not identity.is_authenticated:
+        return None
+    return _load_user(environ.get(STATE_KEY) or state_of(), environ, identity)
+
+
+#: The user behind the current request's token, from ``@auth.user_loader`` (``None`` when
+#: anonymous), like flask-jwt-extended's ``current_user``.
+current_user: Any = LocalProxy(get_current_user)
+
+
 def state_of() -> AppState:
     """The adapter's state for the current app; a clear error when it was never set up."""
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -75,6 +118,8 @@ def _enforce(rule: ViewRule) -> None:
         if not identity.is_authenticated:
             state.warn_if_exempt(request.path)
         raise state.exception_for(error)
+    if identity.is_authenticated and state.hooks.user_loader is not None:
+        _load_user(state, environ, identity)  # a deleted user is refused before the view
 
 
 def jwt_required(
@@ -89,6 +134,9 @@ def jwt_required(
     :param fresh: require ``auth_time`` at most this many seconds old (``True``: 900); otherwise
         401 ``insufficient_user_authentication`` with ``max_age`` (RFC 9470). A refresh keeps
         ``auth_time``: only a new login makes a token fresh again.
+
+    With a ``@auth.user_loader``, the user is loaded before the view runs (``current_user``),
+    and a token whose user is gone gets 401.
     """
     rule = ViewRule.build(scopes, optional, fresh)
 

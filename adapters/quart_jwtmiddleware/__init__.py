@@ -27,6 +27,13 @@ render it; the default rendering is the core's RFC 6750 response.
 
 from __future__ import annotations
 
+try:
+    import quart  # noqa: F401 - present, or say how to install it
+except ImportError as exc:
+    raise ModuleNotFoundError(
+        "quart_jwtmiddleware needs Quart: pip install 'jwtmiddleware[quart]'", name=exc.name
+    ) from exc
+
 from flask_jwtmiddleware.errors import (
     FreshTokenRequired,
     JWTBadRequest,
@@ -37,7 +44,7 @@ from flask_jwtmiddleware.errors import (
 )
 
 from ._extension import AppState, JWTAuth
-from ._views import current_identity, get_identity, jwt_required
+from ._views import current_identity, current_user, get_current_user, get_identity, jwt_required
 
 __all__ = [
     "AppState",
@@ -49,6 +56,8 @@ __all__ = [
     "JWTServiceUnavailable",
     "JWTUnauthorized",
     "current_identity",
+    "current_user",
+    "get_current_user",
     "get_identity",
     "jwt_required",
 ]

@@ -19,6 +19,7 @@ from flask_jwtmiddleware._common import (
 )
 from flask_jwtmiddleware._sessions import render_plan
 from flask_jwtmiddleware._state import BaseAppState
+from flask_jwtmiddleware._tokens import Hooks, TokenHelpers
 from jwtmiddleware.asgi import JWTMiddleware
 from jwtmiddleware.errors import (
     StoreUnavailable,
@@ -67,7 +68,7 @@ class AppState(BaseAppState):
                            "it can never pass; use OPTIONAL_PATHS", path)  # fmt: skip
 
 
-class JWTAuth:
+class JWTAuth(TokenHelpers):
     """JWT authentication for a Quart app: ``JWTAuth(app)`` or ``auth.init_app(app)``.
 
     Settings come from ``app.config["JWTMIDDLEWARE"]`` (an UPPER_CASE mapping) unless given
@@ -92,6 +93,7 @@ class JWTAuth:
         self._settings = settings
         self._store = store
         self._clock = clock
+        self._hooks = Hooks()
         self._states: WeakKeyDictionary[Quart, AppState] = WeakKeyDictionary()
         self._app = app
         if app is not None:
@@ -114,7 +116,7 @@ class JWTAuth:
             settings=settings.replace(error_handler=RefusalRouter(settings.error_handler)),
             store=self._store, clock=self._clock,
         )  # fmt: skip
-        state = AppState(settings, middleware, self._clock)
+        state = AppState(settings, middleware, self._clock, self._hooks)
         app.asgi_app = RefusalRoutingMiddleware(middleware, original)  # type: ignore[assignment,arg-type]
         # First of all hooks: a refused request must not reach the app's own hooks' effects.
         app.before_request_funcs.setdefault(None, []).insert(0, state.raise_deferred)
@@ -173,7 +175,8 @@ class JWTAuth:
         """
         state = self.state_for()
         plan = await state.require_endpoints().alogin(
-            ASGIRequestView(request.scope), subject, claims=claims, extra=body,
+            ASGIRequestView(request.scope), subject, claims=self.claims_for(subject, claims),
+            extra=body,
             tokens_in_body=tokens_in_body,
         )  # fmt: skip
         return state.render(plan)

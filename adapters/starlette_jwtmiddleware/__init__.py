@@ -11,6 +11,14 @@ names is used.
 
 from __future__ import annotations
 
+try:
+    import starlette  # noqa: F401 - present, or say how to install it
+except ImportError as exc:
+    raise ModuleNotFoundError(
+        "starlette_jwtmiddleware needs Starlette: pip install 'jwtmiddleware[starlette]'",
+        name=exc.name,
+    ) from exc
+
 from typing import TYPE_CHECKING, Any
 
 from jwtmiddleware import ANONYMOUS, AnonymousIdentity, Identity

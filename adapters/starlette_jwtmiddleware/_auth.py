@@ -18,7 +18,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
 
 from jwtmiddleware import AuthenticationError, ConfigurationError, JWTMiddleware, StoreUnavailable
-from jwtmiddleware.flow import EXEMPT, PathRules
+from jwtmiddleware.flow import EXEMPT, REQUIRED, PathRules
 from jwtmiddleware.integration import (
     ASGIRequestView,
     Responder,
@@ -117,14 +117,19 @@ class JWTAuth:
         """The entry for ``Starlette(middleware=[...])`` / ``FastAPI(middleware=[...])``."""
         return Middleware(JWTAuthMiddleware, auth=self)
 
-    def install(self, app: Starlette, *, openapi: bool = True) -> None:
+    def install(self, app: Starlette, *, openapi: bool = True, exempt_docs: bool = True) -> None:
         """Add the middleware to ``app`` and the handler rendering :class:`JWTHTTPException`
-        as RFC 6750 JSON; on FastAPI, also document the bearer scheme in OpenAPI.
+        as RFC 6750 JSON; on FastAPI, also document the bearer scheme in OpenAPI and let the
+        documentation pages load without a token.
 
         Middleware added after this call runs before it (add ``CORSMiddleware`` last, so that
         refusals carry CORS headers).
 
         :param openapi: mark the operations the path rules protect in ``/openapi.json``.
+        :param exempt_docs: on FastAPI, exempt the app's ``docs_url``, ``redoc_url``,
+            ``openapi_url`` and Swagger UI's OAuth2 redirect page from authentication where the
+            path rules would require a token (an optional, exempt or one-time rule for them is
+            kept), so ``/docs`` works; ``False`` keeps them behind the path rules.
         :raises ConfigurationError: when the app already has a JWT or an authentication
             middleware (either would overwrite ``request.user``).
         """
@@ -138,15 +143,19 @@ class JWTAuth:
                     "remove Starlette's AuthenticationMiddleware: the JWT middleware sets "
                     "request.user and request.auth itself",
                 )
-        app.add_middleware(JWTAuthMiddleware, auth=self)
-        app.add_exception_handler(JWTHTTPException, self._handle_exception)
-        if openapi and "fastapi" in sys.modules:
+        docs: tuple[str, ...] = ()
+        if "fastapi" in sys.modules:
             from fastapi import FastAPI
 
             if isinstance(app, FastAPI):
-                from ._fastapi import document_openapi
+                from ._fastapi import docs_paths, document_openapi
 
-                document_openapi(app, self.settings)
+                if exempt_docs:
+                    docs = tuple(p for p in docs_paths(app) if self._rules.rule(p) == REQUIRED)
+                if openapi:
+                    document_openapi(app, self.settings)
+        app.add_middleware(JWTAuthMiddleware, auth=self, exempt_paths=docs)
+        app.add_exception_handler(JWTHTTPException, self._handle_exception)
 
     async def _handle_exception(self, request: Request, exc: Exception) -> Response:
         assert isinstance(exc, JWTHTTPException)

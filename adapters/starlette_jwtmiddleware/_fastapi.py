@@ -2,7 +2,9 @@
 
 Imported only when FastAPI is used (a plain Starlette app never imports FastAPI). Every
 dependency declares :data:`bearer_scheme` (``HTTPBearer(auto_error=False)``) as a security
-sub-dependency with the route's scopes, so ``/openapi.json`` lists the scheme under
+sub-dependency with the route's scopes, and reads FastAPI's ``SecurityScopes``: the scopes of
+``Security(requires(), scopes=["read"])`` are enforced and documented from that one
+declaration, so ``/openapi.json`` lists the scheme under
 ``components.securitySchemes`` and each protected operation under ``security``; the scheme only
 reads the header for the documentation, the middleware has already verified the token.
 :func:`document_openapi` (called by ``JWTAuth.install``) also marks the operations that the
@@ -17,10 +19,17 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-import fastapi
+try:
+    import fastapi
+except ImportError as exc:
+    raise ModuleNotFoundError(
+        "starlette_jwtmiddleware's FastAPI support needs FastAPI: "
+        "pip install 'jwtmiddleware[fastapi]'",
+        name=exc.name,
+    ) from exc
 from fastapi import Depends, FastAPI, Security
 from fastapi.encoders import jsonable_encoder
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, SecurityScopes
 from starlette.exceptions import WebSocketException
 from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocket
@@ -42,6 +51,7 @@ __all__ = [
     "OptionalIdentityDep",
     "bearer_scheme",
     "dependency_for",
+    "docs_paths",
     "document_openapi",
 ]
 
@@ -82,9 +92,13 @@ bearer_scheme = HTTPBearer(
 def dependency_for(requirement: Requirement[T]) -> Callable[..., Awaitable[T]]:
     """The FastAPI dependency enforcing ``requirement`` (reached through its ``__wrapped__``)."""
 
-    async def dependency(connection: HTTPConnection, **_: Any) -> T:
+    async def dependency(
+        connection: HTTPConnection, security_scopes: SecurityScopes, **_: Any
+    ) -> T:
         try:
-            return requirement.resolve(connection)
+            # Security(requires(), scopes=[...]): the scopes of that declaration (and of the
+            # Security declarations above it) are required too, not only documented.
+            return requirement.resolve(connection, security_scopes.scopes)
         except AuthenticationError as error:
             if isinstance(connection, WebSocket):
                 raise WebSocketException(WS_POLICY_VIOLATION, error.description) from None
@@ -94,6 +108,9 @@ def dependency_for(requirement: Requirement[T]) -> Callable[..., Awaitable[T]]:
     parameters = [
         inspect.Parameter(
             "connection", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=HTTPConnection
+        ),
+        inspect.Parameter(
+            "security_scopes", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=SecurityScopes
         ),
         inspect.Parameter(
             "bearer_credentials",
@@ -113,6 +130,15 @@ def dependency_for(requirement: Requirement[T]) -> Callable[..., Awaitable[T]]:
 IdentityDep = Annotated[Identity, Depends(requires())]
 #: The caller, or ``None`` without a token (on optional or exempt paths).
 OptionalIdentityDep = Annotated[Identity | None, Depends(requires(optional=True))]
+
+
+def docs_paths(app: FastAPI) -> tuple[str, ...]:
+    """The paths of ``app``'s own documentation: Swagger UI (and its OAuth2 redirect page),
+    ReDoc and the OpenAPI document, as configured (``None`` turns one off)."""
+    paths = [app.docs_url, app.redoc_url, app.openapi_url]
+    if app.docs_url and app.swagger_ui_oauth2_redirect_url:
+        paths.append(app.swagger_ui_oauth2_redirect_url)
+    return tuple(path for path in paths if path)
 
 
 def document_openapi(app: FastAPI, settings: Settings) -> None:

@@ -9,6 +9,7 @@ records, in the request scope, which :class:`~starlette_jwtmiddleware.JWTAuth` i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from jwtmiddleware import JWTMiddleware
@@ -37,11 +38,15 @@ class JWTAuthMiddleware(JWTMiddleware):
     """:class:`~jwtmiddleware.JWTMiddleware` configured by a ``JWTAuth``.
 
     Built by Starlette from the entry that :meth:`JWTAuth.middleware` returns; it shares the
-    ``JWTAuth``'s settings, store and clock.
+    ``JWTAuth``'s settings, store and clock; ``exempt_paths`` are added to ``EXEMPT_PATHS``
+    for this middleware only.
     """
 
-    def __init__(self, app: ASGIApp, *, auth: JWTAuth) -> None:
-        super().__init__(app, settings=auth.settings, store=auth.store, clock=auth.clock)
+    def __init__(self, app: ASGIApp, *, auth: JWTAuth, exempt_paths: Sequence[str] = ()) -> None:
+        settings = auth.settings
+        if exempt_paths:  # the app's own documentation pages (JWTAuth.install)
+            settings = settings.replace(exempt_paths=(*settings.exempt_paths, *exempt_paths))
+        super().__init__(app, settings=settings, store=auth.store, clock=auth.clock)
         #: The ``JWTAuth`` this middleware belongs to.
         self.auth = auth
 

@@ -138,9 +138,11 @@ class Requirement(Generic[T]):
             args.append(f"checks={self.checks!r}")
         return f"requires({', '.join(args)})"
 
-    def resolve(self, connection: HTTPConnection) -> T:
+    def resolve(self, connection: HTTPConnection, extra_scopes: Sequence[str] = ()) -> T:
         """The caller's identity (``None`` for an anonymous caller when optional).
 
+        :param extra_scopes: scopes needed on top of :attr:`scopes` (FastAPI's
+            ``Security(..., scopes=[...])``, read through ``SecurityScopes``).
         :raises TokenMissing: anonymous caller on a required route (401).
         :raises InsufficientScope: a scope is missing (403 ``insufficient_scope``).
         :raises ClaimCheckFailed: a claim check refused the token (401).
@@ -153,8 +155,10 @@ class Requirement(Generic[T]):
             if self.optional:
                 return cast("T", None)
             raise TokenMissing("no credentials")
-        if not self.scopes <= identity.scopes:
-            raise InsufficientScope("missing scope", scopes=self._scope_list)
+        required = self.scopes.union(extra_scopes) if extra_scopes else self.scopes
+        if not required <= identity.scopes:
+            names = self._scope_list if required is self.scopes else tuple(sorted(required))
+            raise InsufficientScope("missing scope", scopes=names)
         if self.checks:
             run_checks(self.checks, identity.claims)
         return cast("T", identity)

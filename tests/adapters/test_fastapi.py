@@ -412,3 +412,137 @@ def test_logout_everywhere(client: TestClient) -> None:
     client.cookies.clear()
     for pair in (first, second):
         assert client.get("/whoami", headers=bearer(pair["access_token"])).status_code == 401
+
+
+# -- Security(..., scopes=[...]) and SecurityScopes ------------------------------------------------
+
+
+def build_scoped_app(auth: JWTAuth) -> FastAPI:
+    from fastapi import APIRouter
+
+    app = FastAPI()
+    auth.install(app)
+
+    @app.get("/reports")
+    async def reports(
+        identity: Annotated[Identity, Security(requires(), scopes=["reports"])],
+    ) -> Any:
+        return {"subject": identity.subject}
+
+    @app.get("/reports/edit")
+    async def edit(
+        identity: Annotated[Identity, Security(requires("reports"), scopes=["edit"])],
+    ) -> Any:
+        return {"subject": identity.subject}
+
+    async def current_user(
+        identity: Annotated[Identity, Security(requires())],
+    ) -> str:  # the FastAPI tutorial's shape: the app's own dependency over requires()
+        return identity.subject or ""
+
+    @app.get("/tutorial")
+    async def tutorial(user: Annotated[str, Security(current_user, scopes=["tutorial"])]) -> Any:
+        return {"user": user}
+
+    admin = APIRouter(prefix="/admin", dependencies=[Security(requires(), scopes=["admin"])])
+
+    @admin.get("/stats")
+    async def stats(identity: Annotated[Identity, Security(requires(), scopes=["stats"])]) -> Any:
+        return {"subject": identity.subject}
+
+    app.include_router(admin)
+    return app
+
+
+@pytest.mark.parametrize(
+    ("path", "granted", "status", "named"),
+    [
+        ("/reports", "reports", 200, None),
+        ("/reports", "other", 403, "reports"),
+        ("/reports/edit", "reports edit", 200, None),
+        ("/reports/edit", "reports", 403, "edit reports"),
+        ("/tutorial", "tutorial", 200, None),
+        ("/tutorial", "reports", 403, "tutorial"),
+        ("/admin/stats", "admin stats", 200, None),
+        ("/admin/stats", "stats", 403, "admin"),
+        ("/admin/stats", "admin", 403, "stats"),
+    ],
+)
+def test_security_scopes_are_enforced(
+    auth: JWTAuth, path: str, granted: str, status: int, named: str | None
+) -> None:
+    with TestClient(build_scoped_app(auth)) as client:
+        response = client.get(path, headers=bearer(token(auth.settings, granted)))
+        assert response.status_code == status, response.text
+        if named is not None:
+            assert response.headers["www-authenticate"].endswith(f'scope="{named}"')
+        assert client.get(path).status_code == 401
+
+
+def test_security_scopes_and_the_openapi_padlock_come_from_one_declaration(auth: JWTAuth) -> None:
+    schema = build_scoped_app(auth).openapi()
+    paths = schema["paths"]
+
+    def scopes(path: str) -> list[str]:
+        (requirement,) = paths[path]["get"]["security"]
+        return sorted(requirement[BEARER_SCHEME_NAME])
+
+    assert scopes("/reports") == ["reports"]
+    assert scopes("/reports/edit") == ["edit", "reports"]
+    assert scopes("/tutorial") == ["tutorial"]
+    assert scopes("/admin/stats") == ["admin", "stats"]
+
+
+# -- install(): the documentation pages ------------------------------------------------------------
+
+
+def test_install_lets_the_docs_load_without_a_token(tmp_path: Path) -> None:
+    auth = JWTAuth({"SECRET": secrets.token_urlsafe(48)})  # no EXEMPT_PATHS at all
+    app = FastAPI()
+    auth.install(app)
+
+    @app.get("/api/me")
+    async def me(identity: Annotated[Identity, Security(requires(), scopes=["profile"])]) -> Any:
+        return {"subject": identity.subject}
+
+    with TestClient(app) as client:
+        for path in ("/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"):
+            assert client.get(path).status_code == 200, path
+        assert client.get("/docs", headers=bearer("not.a.token")).status_code == 200
+        assert client.get("/api/me").status_code == 401
+    schema = app.openapi()
+    assert schema["paths"]["/api/me"]["get"]["security"] == [{BEARER_SCHEME_NAME: ["profile"]}]
+
+
+def test_install_exempts_the_configured_docs_urls_only(tmp_path: Path) -> None:
+    auth = JWTAuth({"SECRET": secrets.token_urlsafe(48)})
+    app = FastAPI(docs_url="/api-docs", redoc_url=None, openapi_url="/schema.json")
+    auth.install(app)
+    with TestClient(app) as client:
+        assert client.get("/api-docs").status_code == 200
+        assert client.get("/schema.json").status_code == 200
+        assert client.get("/redoc").status_code == 401
+        assert client.get("/docs").status_code == 401
+
+
+def test_install_can_keep_the_docs_protected(tmp_path: Path) -> None:
+    settings = {"SECRET": secrets.token_urlsafe(48), "OPTIONAL_PATHS": ["/redoc"]}
+    auth = JWTAuth(settings)
+    app = FastAPI()
+    auth.install(app, exempt_docs=False)
+    with TestClient(app) as client:
+        assert client.get("/docs").status_code == 401
+        assert client.get("/openapi.json").status_code == 401
+        assert client.get("/docs", headers=bearer(token(auth.settings))).status_code == 200
+        assert client.get("/redoc").status_code == 200  # its own path rule still applies
+
+
+def test_install_keeps_an_explicit_rule_for_a_docs_path(tmp_path: Path) -> None:
+    auth = JWTAuth({"SECRET": secrets.token_urlsafe(48), "OPTIONAL_PATHS": ["/redoc"]})
+    app = FastAPI()
+    auth.install(app)
+    with TestClient(app) as client:
+        assert client.get("/redoc").status_code == 200
+        # optional, not exempt: a token that is sent is still verified
+        assert client.get("/redoc", headers=bearer("not.a.token")).status_code == 401
+        assert client.get("/docs", headers=bearer("not.a.token")).status_code == 200

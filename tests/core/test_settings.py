@@ -122,3 +122,30 @@ def test_replace_validates_again() -> None:
     assert s.replace(leeway=5).leeway == 5
     with pytest.raises(ConfigurationError):
         s.replace(leeway=1000)
+
+
+def test_durations_may_be_timedeltas() -> None:
+    from datetime import timedelta
+
+    s = Settings.from_mapping({
+        "SECRET": SECRET,
+        "ACCESS_TOKEN_TTL": timedelta(minutes=15),
+        "REFRESH_TOKEN_TTL": timedelta(days=7),
+        "REFRESH_THRESHOLD": timedelta(minutes=5),
+        "MAX_SESSION_AGE": timedelta(days=30),
+        "LEEWAY": timedelta(seconds=10),
+        "MAX_TOKEN_LIFETIME": timedelta(hours=2),
+        "ONE_TIME_TOKEN_TTL": timedelta(seconds=90),
+        "JWKS_MAX_AGE": timedelta(minutes=10),
+    })  # fmt: skip
+    assert (s.access_token_ttl, s.refresh_token_ttl, s.refresh_threshold) == (900, 604800, 300)
+    assert (s.max_session_age, s.leeway, s.max_token_lifetime) == (2592000, 10, 7200)
+    assert (s.one_time_token_ttl, s.jwks_max_age) == (90, 600)
+    assert Settings(secret=SECRET, access_token_ttl=timedelta(seconds=60)).access_token_ttl == 60
+    # Validation still applies to the seconds they stand for.
+    with pytest.raises(ConfigurationError) as info:
+        Settings(secret=SECRET, leeway=timedelta(hours=1))
+    assert info.value.setting == "LEEWAY"
+    with pytest.raises(ConfigurationError) as info:
+        Settings(secret=SECRET, jwks_max_age=timedelta(seconds=1.5))
+    assert info.value.setting == "JWKS_MAX_AGE"

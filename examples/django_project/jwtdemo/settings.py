@@ -9,6 +9,7 @@ are read too.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,10 @@ MIDDLEWARE = [
     "django_jwtmiddleware.JWTAuthenticationMiddleware",
 ]
 
+# The ready login view (django_jwtmiddleware.urls) checks passwords with Django's
+# authenticate(), which asks these backends (a real project: ModelBackend and its users).
+AUTHENTICATION_BACKENDS = ["jwtdemo.users.DemoBackend"]
+
 ROOT_URLCONF = "jwtdemo.urls"
 WSGI_APPLICATION = "jwtdemo.wsgi.application"
 ASGI_APPLICATION = "jwtdemo.asgi.application"
@@ -46,6 +51,7 @@ JWT_DEFAULTS: dict[str, Any] = {
     "STORE": f"sqlite:///{BASE_DIR / 'sessions.db'}",
     # Login and refresh work without an access token (it may have expired).
     "EXEMPT_PATHS": ["/health", "/auth/login", "/auth/refresh"],
+    "ACCESS_TOKEN_TTL": timedelta(minutes=15),
 }
 _PREFIX = "JWTMIDDLEWARE_"
 
@@ -58,3 +64,18 @@ if "SECRET" not in JWTMIDDLEWARE and "KEYS" not in JWTMIDDLEWARE:
         "set JWTMIDDLEWARE_SECRET, for example: export JWTMIDDLEWARE_SECRET="
         "$(python -c 'import secrets; print(secrets.token_urlsafe(48))')"
     )
+
+#: The adapter's own options: "sub" is the username; a login's tokens carry the user's scopes.
+JWTMIDDLEWARE_DJANGO = {
+    "USER_ID_FIELD": "username",
+    "TOKEN_CLAIMS": "jwtdemo.users.token_claims",
+}
+
+# Django REST framework: request.user / request.auth from the token the middleware verified.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["django_jwtmiddleware.rest_framework.JWTAuthentication"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # This project has no django.contrib.auth (and so no AnonymousUser model).
+    "UNAUTHENTICATED_USER": "django_jwtmiddleware.users.AnonymousTokenUser",
+}

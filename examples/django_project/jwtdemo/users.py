@@ -1,6 +1,8 @@
-"""The demo's hard-coded user table.
+"""The demo's hard-coded user table, as a Django authentication backend.
 
-A real project would check passwords with ``django.contrib.auth.authenticate`` instead.
+``django.contrib.auth.authenticate()`` (called by the ready login view of
+``django_jwtmiddleware.urls``) asks :class:`DemoBackend`; a real project keeps its users in the
+database and lets Django's ``ModelBackend`` check them instead.
 """
 
 from __future__ import annotations
@@ -8,13 +10,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["DemoUser", "authenticate"]
+__all__ = ["DemoBackend", "DemoUser", "authenticate", "token_claims"]
 
 _ITERATIONS = 100_000
 
 
-@dataclass(frozen=True)
+@dataclass
 class DemoUser:
     username: str
     salt: str
@@ -22,6 +25,11 @@ class DemoUser:
     password_hash: str
     #: The scopes put into this user's tokens.
     scope: str
+    is_active: bool = True
+
+    @property
+    def pk(self) -> str:
+        return self.username
 
 
 # alice / alice-password may read her profile; bob / bob-password has another scope only.
@@ -48,3 +56,20 @@ def authenticate(username: object, password: object) -> DemoUser | None:
     if user is None or not hmac.compare_digest(digest, user.password_hash):
         return None
     return user
+
+
+class DemoBackend:
+    """``AUTHENTICATION_BACKENDS`` entry: checks :data:`_USERS`."""
+
+    def authenticate(
+        self, request: Any, username: str | None = None, password: str | None = None
+    ) -> DemoUser | None:
+        return authenticate(username, password)
+
+    def get_user(self, user_id: str) -> DemoUser | None:
+        return _USERS.get(user_id)
+
+
+def token_claims(user: DemoUser, request: Any) -> dict[str, str]:
+    """``JWTMIDDLEWARE_DJANGO["TOKEN_CLAIMS"]``: what a login puts into the user's tokens."""
+    return {"scope": user.scope}

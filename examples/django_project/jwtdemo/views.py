@@ -1,75 +1,25 @@
-"""The jwtdemo API: log in, read a profile (scope ``profile``), refresh, list sessions, log out
-on this device or everywhere."""
+"""The jwtdemo API: a plain Django view (``/api/me``), a Django REST framework ``APIView``
+(``/api/profile``) and ``ViewSet`` (``/api/notes``); logins, refresh, sessions and logout are the
+ready views of ``django_jwtmiddleware.urls``."""
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from typing import Any, ClassVar
 
 from django.http import JsonResponse
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
+from rest_framework import viewsets
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from django_jwtmiddleware import (
-    jwt_required,
-    login_response,
-    logout_everywhere_response,
-    logout_response,
-    refresh_response,
-    sessions_response,
-)
-
-from .users import authenticate
-
-
-def _error(status: int, error: str, description: str) -> JsonResponse:
-    response = JsonResponse({"error": error, "error_description": description}, status=status)
-    response["Cache-Control"] = "no-store"
-    return response
+from django_jwtmiddleware import jwt_required
+from django_jwtmiddleware.rest_framework import HasScope, HasScopes
 
 
 @require_GET
 def health(request: Any) -> JsonResponse:
     return JsonResponse({"status": "ok"})
-
-
-# JSON only, so no cross-site HTML form can post here (that would need a CORS preflight):
-# Django's CSRF token is not needed for this endpoint.
-@csrf_exempt
-@require_POST
-def login(request: Any) -> Any:
-    try:
-        body = json.loads(request.body) if request.content_type == "application/json" else None
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        return _error(400, "invalid_request", "send a JSON object")
-    user = authenticate(body.get("username"), body.get("password"))
-    if user is None:
-        return _error(401, "invalid_grant", "wrong username or password")
-    return login_response(request, user.username, {"scope": user.scope})
-
-
-# jwtmiddleware checks CSRF itself when the refresh token comes from the cookie.
-@csrf_exempt
-@require_POST
-def refresh(request: Any) -> Any:
-    return refresh_response(request)
-
-
-@require_POST
-def logout(request: Any) -> Any:
-    return logout_response(request)
-
-
-@require_POST
-def logout_all(request: Any) -> Any:
-    return logout_everywhere_response(request)
-
-
-@require_GET
-def sessions(request: Any) -> Any:
-    return sessions_response(request)
 
 
 @require_GET
@@ -83,3 +33,34 @@ async def me(request: Any) -> JsonResponse:
             "session_id": identity.session_id,
         }
     )
+
+
+class Profile(APIView):
+    """``GET /api/profile``: needs the scope ``profile``."""
+
+    permission_classes: ClassVar[list[Any]] = [IsAuthenticated, HasScope("profile")]
+
+    def get(self, request: Any) -> Response:
+        # request.user: the token's user; request.auth: the verified Identity
+        return Response({"user": request.user.username, "scopes": sorted(request.auth.scopes)})
+
+
+#: Notes per user, in memory (the demo has no database).
+NOTES: dict[str, list[str]] = {}
+
+
+class Notes(viewsets.ViewSet):
+    """``GET /api/notes``: any signed-in user; ``POST`` needs the scope ``profile``."""
+
+    permission_classes: ClassVar[list[Any]] = [IsAuthenticated, HasScopes]
+    required_scopes: ClassVar[dict[str, list[str]]] = {"list": [], "create": ["profile"]}
+
+    def list(self, request: Any) -> Response:
+        return Response({"notes": NOTES.get(request.user.username, [])})
+
+    def create(self, request: Any) -> Response:
+        text = request.data.get("text") if isinstance(request.data, dict) else None
+        if not isinstance(text, str) or not text:
+            return Response({"detail": 'send {"text": ...}'}, status=400)
+        NOTES.setdefault(request.user.username, []).append(text)
+        return Response({"notes": NOTES[request.user.username]}, status=201)

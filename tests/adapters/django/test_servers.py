@@ -233,3 +233,32 @@ def test_refusals_over_http(server: RunningServer) -> None:
     assert wrong.status_code == 401
     assert wrong.json()["error"] == "invalid_grant"
     assert _call(server, "GET", "/health").json() == {"status": "ok"}
+
+
+def test_rest_framework_views_over_http(server: RunningServer) -> None:
+    alice = {"Authorization": f"Bearer {_login(server).json()['access_token']}"}
+    bob_token = _login(server, "bob", "bob-password").json()["access_token"]
+    bob = {"Authorization": f"Bearer {bob_token}"}
+
+    # An APIView with HasScope("profile").
+    profile = _call(server, "GET", "/api/profile", headers=alice)
+    assert profile.status_code == 200, profile.text
+    assert profile.json() == {"user": "alice", "scopes": ["profile"]}
+    refused = _call(server, "GET", "/api/profile", headers=bob)
+    assert refused.status_code == 403
+    assert refused.json() == {"detail": "The access token does not grant the required scope"}
+    assert 'error="insufficient_scope"' in refused.headers["www-authenticate"]
+    assert refused.headers["www-authenticate"].endswith('scope="profile"')
+
+    # A ViewSet with HasScopes per action: list for anyone signed in, create with "profile".
+    assert _call(server, "GET", "/api/notes", headers=bob).json() == {"notes": []}
+    denied = _call(server, "POST", "/api/notes", headers=bob, json={"text": "from bob"})
+    assert denied.status_code == 403
+    created = _call(server, "POST", "/api/notes", headers=alice, json={"text": "from alice"})
+    assert created.status_code == 201, created.text
+    assert _call(server, "GET", "/api/notes", headers=alice).json() == {"notes": ["from alice"]}
+
+    # No token: the middleware refuses before DRF (this path is not optional).
+    anonymous = _call(server, "GET", "/api/notes")
+    assert anonymous.status_code == 401
+    assert anonymous.headers["www-authenticate"] == 'Bearer realm="api"'

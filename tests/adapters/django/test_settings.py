@@ -115,6 +115,20 @@ def test_adapter_options_accept_import_strings() -> None:
     assert options.user_id_field == "username"
 
 
+def test_lifetimes_may_be_timedeltas(client: Client, configure: Configure) -> None:
+    from datetime import timedelta
+
+    configure({"ACCESS_TOKEN_TTL": timedelta(minutes=5), "REFRESH_TOKEN_TTL": timedelta(days=1)})
+    settings = get_runtime().settings
+    assert (settings.access_token_ttl, settings.refresh_token_ttl) == (300, 86400)
+    login = client.post("/auth/login", {"subject": "alice"}, content_type="application/json")
+    assert login.status_code == 200, login.content
+    assert 298 <= login.json()["expires_in"] <= 300
+    configure({"LEEWAY": timedelta(hours=2)})
+    with pytest.raises(ImproperlyConfigured, match=r'\["LEEWAY"\]'):
+        _ready()
+
+
 def test_override_settings_is_read_on_the_next_request(
     client: Client, jwt_config: dict[str, Any]
 ) -> None:
@@ -158,9 +172,15 @@ def test_system_check_refuses_the_middleware_before_authentication_middleware() 
 
 
 def test_system_check_warns_when_the_middleware_is_missing() -> None:
-    with override_settings(MIDDLEWARE=[AUTH]):
+    with override_settings(MIDDLEWARE=[AUTH], REST_FRAMEWORK={}):
         (warning,) = check_middleware()
     assert warning.id == "django_jwtmiddleware.W001"
+    # Django REST framework's JWTAuthentication alone verifies tokens itself: no warning.
+    drf = {
+        "DEFAULT_AUTHENTICATION_CLASSES": ["django_jwtmiddleware.rest_framework.JWTAuthentication"]
+    }
+    with override_settings(MIDDLEWARE=[AUTH], REST_FRAMEWORK=drf):
+        assert check_middleware() == []
 
 
 def test_system_check_is_registered() -> None:
