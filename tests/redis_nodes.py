@@ -10,7 +10,7 @@ import socket
 import ssl
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -75,8 +75,11 @@ class Node(RedisServer):
         auth_clients: bool = False,
         password: str | None = None,
         cluster: bool = False,
+        extra_args: Sequence[str] = (),
     ) -> None:
         super().__init__(binary, directory, appendonly=appendonly)
+        #: More ``--name value`` arguments, e.g. ``("--maxmemory-policy", "allkeys-lru")``.
+        self.extra_args = tuple(extra_args)
         self.tls = tls
         self.auth_clients = auth_clients
         self.password = password
@@ -121,7 +124,7 @@ class Node(RedisServer):
         if self.replicaof:
             host, port = self.replicaof
             args += ["--replicaof", host, str(port), "--replica-announce-ip", "127.0.0.1"]
-        return args
+        return [*args, *self.extra_args]
 
     def ping(self) -> bool:
         """PING answered, or refused for want of a password: either way the server is up."""

@@ -16,6 +16,8 @@ Fixtures:
   :meth:`SentinelSet.restart_as_replica`.
 - ``redis_tls_files``: a throwaway CA, server and client certificate (session).
 - ``redis_tls_server_factory``: ``factory(auth_clients=False)`` starts a TLS-only server.
+- ``redis_node_factory``: ``factory(*extra_args, appendonly=False, password=None)`` starts a
+  one-off server with any configuration (``"--maxmemory-policy", "allkeys-lru"``).
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ __all__ = [
     "SentinelSet",
     "redis_cluster",
     "redis_cluster_factory",
+    "redis_node_factory",
     "redis_sentinel_factory",
     "redis_tls_files",
     "redis_tls_server_factory",
@@ -237,6 +240,29 @@ def redis_tls_server_factory(redis_tls_files: TLSFiles) -> Iterator[Callable[...
             tls=redis_tls_files,
             auth_clients=auth_clients,
             password=password,
+        )
+        started.append(node)
+        start_node(node)
+        return node
+
+    yield factory
+    for node in started:
+        dispose(node)
+
+
+@pytest.fixture
+def redis_node_factory() -> Iterator[Callable[..., Node]]:
+    """Start one-off servers with any configuration:
+    ``factory("--maxmemory-policy", "allkeys-lru", appendonly=True, password="pw")``."""
+    started: list[Node] = []
+
+    def factory(*extra_args: str, appendonly: bool = False, password: str | None = None) -> Node:
+        node = Node(
+            _binary(),
+            new_dir("node"),
+            appendonly=appendonly,
+            password=password,
+            extra_args=extra_args,
         )
         started.append(node)
         start_node(node)
