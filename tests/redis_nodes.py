@@ -30,7 +30,9 @@ __all__ = [
     "cli_binary",
     "dispose",
     "new_dir",
+    "ssl_options",
     "start_node",
+    "tls_args",
     "wait_for",
 ]
 
@@ -105,7 +107,7 @@ class Node(RedisServer):
         args = super().args()
         if self.tls:
             args[args.index("--port") + 1] = "0"
-            args += ["--tls-port", str(self.port), *_tls_args(self.tls, self.auth_clients)]
+            args += ["--tls-port", str(self.port), *tls_args(self.tls, self.auth_clients)]
             if self.cluster:
                 args += ["--tls-cluster", "yes"]
             args += ["--tls-replication", "yes"]
@@ -138,7 +140,7 @@ class Node(RedisServer):
         options.setdefault("socket_timeout", 2.0)
         options.setdefault("password", self.password)
         options.setdefault("retry", NO_RETRY)  # redis-py would retry with back-off for seconds
-        options = {**_ssl_options(self.tls), **options}
+        options = {**ssl_options(self.tls), **options}
         return redis.Redis(host="127.0.0.1", port=self.port, decode_responses=True, **options)
 
     def role(self) -> str:
@@ -146,7 +148,7 @@ class Node(RedisServer):
             return str(client.info("replication")["role"])
 
 
-def _tls_args(tls: TLSFiles, auth_clients: bool) -> list[str]:
+def tls_args(tls: TLSFiles, auth_clients: bool) -> list[str]:
     return [
         "--tls-cert-file", str(tls.server_cert),
         "--tls-key-file", str(tls.server_key),
@@ -155,7 +157,7 @@ def _tls_args(tls: TLSFiles, auth_clients: bool) -> list[str]:
     ]  # fmt: skip
 
 
-def _ssl_options(tls: TLSFiles | None) -> dict[str, Any]:
+def ssl_options(tls: TLSFiles | None) -> dict[str, Any]:
     if tls is None:
         return {}
     return {

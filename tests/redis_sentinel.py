@@ -14,8 +14,18 @@ from urllib.parse import quote
 import pytest
 import redis
 
-from tests.redis_nodes import NO_RETRY, SETTLE_TIMEOUT, Node, dispose, new_dir, start_node, wait_for
+from tests.redis_nodes import (
+    NO_RETRY,
+    SETTLE_TIMEOUT,
+    Node,
+    dispose,
+    new_dir,
+    ssl_options,
+    start_node,
+    wait_for,
+)
 from tests.redis_server import RedisServer, _binary, _free_port
+from tests.redis_tls import TLSFiles
 
 __all__ = ["SERVICE", "SentinelProcess", "SentinelSet", "redis_sentinel_factory"]
 
@@ -35,8 +45,10 @@ class SentinelProcess(RedisServer):
         master_port: int,
         password: str | None = None,
         sentinel_password: str | None = None,
+        tls: TLSFiles | None = None,
     ) -> None:
         super().__init__(binary, directory)
+        self.tls = tls
         self.master_port = master_port
         self.password = password
         self.sentinel_password = sentinel_password
@@ -51,8 +63,9 @@ class SentinelProcess(RedisServer):
         self.port = _free_port()
 
     def _config_text(self) -> str:
+        port = f"port 0\ntls-port {self.port}" if self.tls else f"port {self.port}"
         lines = [
-            f"port {self.port}",
+            port,
             "bind 127.0.0.1",
             "daemonize no",
             f'dir "{self.dir}"',
@@ -64,6 +77,14 @@ class SentinelProcess(RedisServer):
             f"sentinel failover-timeout {SERVICE} 5000",
             f"sentinel parallel-syncs {SERVICE} 1",
         ]
+        if self.tls:  # tls-replication: the sentinel speaks TLS to the nodes it monitors
+            lines += [
+                f'tls-cert-file "{self.tls.server_cert}"',
+                f'tls-key-file "{self.tls.server_key}"',
+                f'tls-ca-cert-file "{self.tls.ca}"',
+                "tls-auth-clients no",
+                "tls-replication yes",
+            ]
         if self.password:
             lines.append(f'sentinel auth-pass {SERVICE} "{self.password}"')
         if self.sentinel_password:
@@ -95,6 +116,7 @@ class SentinelProcess(RedisServer):
             socket_timeout=socket_timeout,
             socket_connect_timeout=socket_timeout,
             retry=NO_RETRY,
+            **ssl_options(self.tls),
         )
 
     def master_address(self) -> tuple[str, int] | None:
@@ -122,12 +144,17 @@ class SentinelSet:
 
     @property
     def url(self) -> str:
-        """``redis+sentinel://[:pw@]s1,s2,s3/mymaster[?sentinel_password=...]``."""
+        """``redis+sentinel://[:pw@]s1,s2,s3/mymaster[?sentinel_password=...]`` (``rediss+``
+        with ``ssl_ca_certs`` over TLS)."""
         password, sentinel_password = self.nodes[0].password, self.sentinels[0].sentinel_password
         auth = f":{quote(password, safe='')}@" if password else ""
         seeds = ",".join(sentinel.address for sentinel in self.sentinels)
-        query = f"?sentinel_password={quote(sentinel_password)}" if sentinel_password else ""
-        return f"redis+sentinel://{auth}{seeds}/{SERVICE}{query}"
+        options = [f"sentinel_password={quote(sentinel_password)}"] if sentinel_password else []
+        tls = self.nodes[0].tls
+        if tls:
+            options.append(f"ssl_ca_certs={quote(str(tls.ca))}")
+        query = "?" + "&".join(options) if options else ""
+        return f"{'rediss' if tls else 'redis'}+sentinel://{auth}{seeds}/{SERVICE}{query}"
 
     @property
     def pids(self) -> list[int]:
@@ -206,17 +233,21 @@ def start_sentinel_set(
     appendonly: bool = False,
     password: str | None = None,
     sentinel_password: str | None = None,
+    tls: TLSFiles | None = None,
 ) -> SentinelSet:
-    """Start master, replica and three sentinels; return once the sentinels have settled."""
+    """Start master, replica and three sentinels (all TLS-only with ``tls``); return once
+    the sentinels have settled."""
     binary = _binary()
     nodes: list[Node] = []
     sentinels: list[SentinelProcess] = []
     group = SentinelSet(nodes, sentinels)
     try:
-        master = Node(binary, new_dir("master"), appendonly=appendonly, password=password)
+        master = Node(binary, new_dir("master"), appendonly=appendonly, password=password, tls=tls)
         nodes.append(master)
         start_node(master)
-        replica = Node(binary, new_dir("replica"), appendonly=appendonly, password=password)
+        replica = Node(
+            binary, new_dir("replica"), appendonly=appendonly, password=password, tls=tls
+        )
         nodes.append(replica)
         replica.replicaof = ("127.0.0.1", master.port)
         start_node(replica)
@@ -227,6 +258,7 @@ def start_sentinel_set(
                 master_port=master.port,
                 password=password,
                 sentinel_password=sentinel_password,
+                tls=tls,
             )
             sentinels.append(sentinel)
             start_node(sentinel)
@@ -238,9 +270,9 @@ def start_sentinel_set(
 
 
 @pytest.fixture
-def redis_sentinel_factory() -> Iterator[Callable[..., SentinelSet]]:
+def redis_sentinel_factory(redis_tls_files: TLSFiles) -> Iterator[Callable[..., SentinelSet]]:
     """Start dedicated Sentinel sets: ``factory(appendonly=True, password="pw",
-    sentinel_password="spw")``; all stopped by pid at teardown."""
+    sentinel_password="spw", tls=True)``; all stopped by pid at teardown."""
     started: list[SentinelSet] = []
 
     def factory(
@@ -248,9 +280,13 @@ def redis_sentinel_factory() -> Iterator[Callable[..., SentinelSet]]:
         appendonly: bool = False,
         password: str | None = None,
         sentinel_password: str | None = None,
+        tls: bool = False,
     ) -> SentinelSet:
         group = start_sentinel_set(
-            appendonly=appendonly, password=password, sentinel_password=sentinel_password
+            appendonly=appendonly,
+            password=password,
+            sentinel_password=sentinel_password,
+            tls=redis_tls_files if tls else None,
         )
         started.append(group)
         return group

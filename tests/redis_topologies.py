@@ -11,8 +11,8 @@ Fixtures:
 - ``redis_cluster_factory``: ``factory(tls=False, appendonly=False, password=None)`` starts a
   dedicated cluster (to kill a node, or over TLS).
 - ``redis_sentinel_factory``: ``factory(appendonly=False, password=None,
-  sentinel_password=None)`` starts 1 master + 1 replica + 3 sentinels (quorum 2, down after
-  1 s): :meth:`SentinelSet.kill_master`, :meth:`SentinelSet.wait_failover`,
+  sentinel_password=None, tls=False)`` starts 1 master + 1 replica + 3 sentinels (quorum 2,
+  down after 1 s): :meth:`SentinelSet.kill_master`, :meth:`SentinelSet.wait_failover`,
   :meth:`SentinelSet.restart_as_replica`.
 - ``redis_tls_files``: a throwaway CA, server and client certificate (session).
 - ``redis_tls_server_factory``: ``factory(auth_clients=False)`` starts a TLS-only server.

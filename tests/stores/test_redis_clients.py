@@ -321,6 +321,25 @@ async def test_sentinel_clients_follow_a_manual_failover(
         await aclose_client(aclient)
 
 
+@pytest.mark.anyio
+async def test_sentinel_over_tls(
+    redis_sentinel_factory: Callable[..., SentinelSet], made: list[RedisClients]
+) -> None:
+    """``rediss+sentinel://``: TLS to the sentinels and to the master they name."""
+    group = redis_sentinel_factory(tls=True, password="tls-data-pw")
+    assert group.url.startswith("rediss+sentinel://")
+    clients = clients_for(made, group.url)
+    roundtrip(clients.sync, "clients:stls")
+    aclient = clients.make_async()
+    try:
+        await aroundtrip(aclient, "clients:astls")
+    finally:
+        await aclose_client(aclient)
+    plain = clients_for(made, group.url.replace("rediss+", "redis+").partition("?")[0])
+    with pytest.raises(rx.ConnectionError):
+        plain.sync.ping()
+
+
 # -- TLS, one node ---------------------------------------------------------------------------
 
 
