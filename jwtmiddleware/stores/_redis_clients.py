@@ -48,7 +48,7 @@ class RedisClients:
             raise ValueError(f"timeout must be positive, got {timeout!r}")
         self.config = config
         self.timeout = timeout
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # sync -> _build_sync -> _sentinel_manager
         self._sync: SyncClient | None = None
         self._sentinel: redis.sentinel.Sentinel | None = None
 
@@ -179,13 +179,13 @@ class RedisClients:
         return redis.Redis(**_single_node(config), **options)
 
     def _sentinel_manager(self) -> redis.sentinel.Sentinel:
-        sentinel = self._sentinel
-        if sentinel is None:
-            sentinel = redis.sentinel.Sentinel(
-                list(self.config.nodes), sentinel_kwargs=self._sentinel_options()
-            )
-            self._sentinel = sentinel
-        return sentinel
+        """One manager (and one set of sentinel connections) for every sync client."""
+        with self._lock:
+            if self._sentinel is None:
+                self._sentinel = redis.sentinel.Sentinel(
+                    list(self.config.nodes), sentinel_kwargs=self._sentinel_options()
+                )
+            return self._sentinel
 
 
 def _service(config: RedisConfig) -> str:

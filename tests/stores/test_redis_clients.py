@@ -335,6 +335,14 @@ async def test_sentinel_over_tls(
         await aroundtrip(aclient, "clients:astls")
     finally:
         await aclose_client(aclient)
+    reader = clients.blocking_reader(0.3)  # shares the sentinel connections of .sync
+    try:
+        clients.sync.xadd("clients:slog", {"n": "1"})
+        [(_, entries)] = reader.xread({"clients:slog": "0-0"}, block=300)
+        assert entries[0][1] == {"n": "1"}
+        assert reader.xread({"clients:slog": "$"}, block=300) == []
+    finally:
+        close_client(reader)
     plain = clients_for(made, group.url.replace("rediss+", "redis+").partition("?")[0])
     with pytest.raises(rx.ConnectionError):
         plain.sync.ping()
