@@ -82,11 +82,9 @@ class RedisServer:
     def __repr__(self) -> str:
         return f"<RedisServer port={self.port} pid={self._proc and self._proc.pid}>"
 
-    def start(self) -> None:
-        """Start the server and wait until it answers PING (bounded)."""
-        if self._proc is not None:
-            raise RuntimeError("already running")
-        args = [
+    def args(self) -> list[str]:
+        """The command line; subclasses (cluster nodes, replicas, TLS) extend it."""
+        return [
             self.binary,
             "--port", str(self.port),
             "--bind", "127.0.0.1",
@@ -100,8 +98,16 @@ class RedisServer:
             "--daemonize", "no",
             "--logfile", str(self.dir / "redis.log"),
         ]  # fmt: skip
+
+    def start(self) -> None:
+        """Start the server and wait until it answers PING (bounded)."""
+        if self._proc is not None:
+            raise RuntimeError("already running")
         self._proc = subprocess.Popen(
-            args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            self.args(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         try:
             self._wait_ready()
@@ -116,16 +122,21 @@ class RedisServer:
             if self._proc.poll() is not None:
                 log = (self.dir / "redis.log").read_text(errors="replace")[-2000:]
                 raise RuntimeError(f"redis-server exited with {self._proc.returncode}:\n{log}")
-            with (
-                contextlib.suppress(OSError),
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock,
-            ):
-                sock.sendall(b"PING\r\n")
-                if sock.recv(64).startswith(b"+PONG"):
-                    return
+            if self.ping():
+                return
             if time.monotonic() > deadline:
                 raise RuntimeError(f"redis-server on port {self.port} not ready in time")
             time.sleep(0.02)
+
+    def ping(self) -> bool:
+        """Whether the server answers PING now (plain TCP; the TLS subclass overrides it)."""
+        with (
+            contextlib.suppress(OSError),
+            socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock,
+        ):
+            sock.sendall(b"PING\r\n")
+            return sock.recv(64).startswith(b"+PONG")
+        return False
 
     def is_alive(self) -> bool:
         return self._proc is not None and self._proc.poll() is None

@@ -1,8 +1,10 @@
 """Revocation and session stores, chosen by URL with :func:`open_store`.
 
 ``memory://`` (one process), ``sqlite:///path.db`` (the embedded default: one host, several
-worker processes) and ``redis://`` / ``rediss://`` / ``unix://`` (several hosts). Importing this
-package never imports ``redis``: :class:`RedisStore` is loaded on first use.
+worker processes) and ``redis://`` / ``rediss://`` / ``unix://`` (several hosts).
+``redis+cluster://`` and ``redis+sentinel://`` (and their ``rediss+`` TLS twins) are parsed and
+validated, but the store does not serve them yet. Importing this package never imports
+``redis``: :class:`RedisStore` is loaded on first use.
 """
 
 from __future__ import annotations
@@ -54,6 +56,12 @@ def open_store(url: str, *, timeout: float = 0.1, prefix: str = "jwtmw:") -> Sto
         return SQLiteStore(parsed.target)
     if not timeout > 0:
         raise ConfigurationError("STORE_TIMEOUT", f"must be positive, got {timeout!r}")
+    if parsed.kind != "redis":
+        raise ConfigurationError(
+            "STORE",
+            f"{parsed.kind} URLs are recognised, but this version's Redis store serves only one"
+            " node (redis://, rediss://, unix://)",
+        )
     try:
         from .redis import RedisStore
     except ImportError:

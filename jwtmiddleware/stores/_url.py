@@ -1,47 +1,68 @@
-"""Parsing and redacting store URLs (``STORE`` setting)."""
+"""Parsing and redacting store URLs (``STORE`` setting).
+
+The Redis forms (one node, Cluster, Sentinel, and their options) are parsed by
+:mod:`._redis_url`, whose docstring lists them.
+"""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlsplit
+from dataclasses import dataclass, field
 
 from ..errors import ConfigurationError
+from ._redis_url import RedisConfig, parse_redis_url
 
-__all__ = ["VALID_SCHEMES", "StoreURL", "parse_store_url", "redact_url"]
+__all__ = ["VALID_SCHEMES", "RedisConfig", "StoreURL", "parse_store_url", "redact_url"]
 
-VALID_SCHEMES = ("memory://", "sqlite:///", "redis://", "rediss://", "unix://")
+VALID_SCHEMES = (
+    "memory://",
+    "sqlite:///",
+    "redis://",
+    "rediss://",
+    "unix://",
+    "redis+cluster://",
+    "rediss+cluster://",
+    "redis+sentinel://",
+    "rediss+sentinel://",
+)
+_REDIS_SCHEMES = frozenset(s.partition(":")[0] for s in VALID_SCHEMES[2:])
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
-_SECRET_PARAMS = frozenset({"password", "pass", "pwd", "secret", "token"})
+_SECRET_VALUES = re.compile(
+    r"(?i)([?&](?:password|pass|pwd|secret|token|sentinel_password)=)[^&#]*"
+)
 
 
 @dataclass(frozen=True, slots=True)
 class StoreURL:
-    """A validated store URL: ``kind`` is ``"memory"``, ``"sqlite"`` or ``"redis"``; ``target``
-    is the SQLite file path or the Redis URL itself."""
+    """A validated store URL.
+
+    ``kind`` is ``"memory"``, ``"sqlite"``, ``"redis"`` (one node), ``"redis-cluster"`` or
+    ``"redis-sentinel"``; ``target`` is the SQLite file path or the Redis URL itself (scheme
+    lower-cased); ``redis`` holds the parsed Redis settings. The ``repr`` is redacted.
+    """
 
     kind: str
-    target: str
+    target: str = field(repr=False)
+    redis: RedisConfig | None = None
+
+    def __repr__(self) -> str:
+        target = redact_url(self.target) if self.redis else self.target
+        return f"StoreURL(kind={self.kind!r}, target={target!r}, redis={self.redis!r})"
 
 
 def redact_url(url: str) -> str:
-    """Return ``url`` with its userinfo and any secret-looking query parameter replaced by
-    ``***``. Works on the raw text so that even a malformed URL (an unescaped ``@`` or ``/``
-    in the password) cannot leak through a repr."""
+    """Return ``url`` with its user information and any secret-looking query parameter
+    replaced by ``***``. Works on the raw text so that even a malformed URL (an unescaped
+    ``@``, ``/`` or ``?`` in the password) cannot leak through a repr: everything up to the
+    last ``@`` counts as user information."""
     head, sep, rest = url.partition("://")
     if not sep:
         return "<store URL without scheme>"
-    path_part, qmark, query = rest.partition("?")
-    at = path_part.rfind("@")
+    at = rest.rfind("@")
     if at >= 0:
-        path_part = "***" + path_part[at:]
-    if qmark:
-        query = "&".join(
-            f"{key}=***" if key.lower() in _SECRET_PARAMS else f"{key}={value}"
-            for key, value in parse_qsl(query, keep_blank_values=True)
-        )
-    return f"{head}://{path_part}{qmark}{query}"
+        rest = "***" + rest[at:]
+    return head + "://" + _SECRET_VALUES.sub(r"\1***", rest)
 
 
 def _bad(message: str) -> ConfigurationError:
@@ -68,9 +89,9 @@ def parse_store_url(url: str) -> StoreURL:
         return StoreURL("memory", "")
     if scheme == "sqlite":
         return StoreURL("sqlite", _sqlite_path(rest))
-    if scheme in ("redis", "rediss", "unix"):
-        _check_redis(url, scheme)
-        return StoreURL("redis", f"{scheme}://{rest}")  # redis-py wants a lower-case scheme
+    if scheme in _REDIS_SCHEMES:
+        config = parse_redis_url(url, scheme, ", ".join(VALID_SCHEMES))
+        return StoreURL(config.kind, config.url, config)  # redis-py wants a lower-case scheme
     raise _bad(f"unknown store scheme {scheme!r}")
 
 
@@ -86,22 +107,3 @@ def _sqlite_path(rest: str) -> str:
             " or use memory:// for a single process"
         )
     return path
-
-
-def _check_redis(url: str, scheme: str) -> None:
-    try:
-        parts = urlsplit(url)
-        port = parts.port  # raises ValueError on a non-numeric or out-of-range port
-    except ValueError:
-        raise _bad(f"the {scheme}:// URL is malformed (host or port)") from None
-    if scheme == "unix":
-        if not parts.path:
-            raise _bad("unix:// URLs need a socket path, e.g. unix:///run/redis.sock")
-        return
-    if not parts.hostname:
-        raise _bad(f"{scheme}:// URLs need a host, e.g. {scheme}://127.0.0.1:6379/0")
-    if port == 0:
-        raise _bad(f"the {scheme}:// URL has port 0")
-    db = parts.path.strip("/")
-    if db and not db.isdigit():
-        raise _bad(f"the {scheme}:// URL path must be a database number, e.g. /0")
