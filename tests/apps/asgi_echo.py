@@ -1,13 +1,15 @@
 """An ASGI app that echoes the verified caller, behind :class:`~jwtmiddleware.JWTMiddleware`.
 
 Routes: ``/health`` (make it exempt: ``JWTMIDDLEWARE_EXEMPT_PATHS=/health``), ``/api/me``
-answering ``{"subject": ..., "claims": {...}}``, and the websocket ``/ws``, which accepts, sends
-the subject as text and closes. Lifespan is handled so every server starts it cleanly.
+answering ``{"subject": ..., "claims": {...}, "pid": <worker pid>}``, and the websocket ``/ws``,
+which accepts, sends the subject as text and closes. Lifespan is handled so every server
+starts it cleanly.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -62,7 +64,8 @@ async def echo(scope: Scope, receive: Receive, send: Send) -> None:
         await _json(send, 200, {"status": "ok"})
     elif scope["path"] == "/api/me":
         identity = scope[IDENTITY_KEY]
-        await _json(send, 200, {"subject": identity.subject, "claims": dict(identity.claims)})
+        payload = {"subject": identity.subject, "claims": dict(identity.claims), "pid": os.getpid()}
+        await _json(send, 200, payload)
     else:
         await _json(send, 404, {"error": "not_found"})
 
