@@ -20,6 +20,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
 from . import _json
+from ._hmac import hmac_secret_advice
+from ._pem import find_pem, with_attributes
 from .errors import AuthenticationError, ConfigurationError, JWTMiddlewareError
 from .keys import SUPPORTED_ALGORITHMS, family, load_keyset
 
@@ -33,6 +35,7 @@ _CURVES: dict[str, ec.EllipticCurve] = {
 }
 _ASYMMETRIC = tuple(a for a in SUPPORTED_ALGORITHMS if family(a) != "oct")
 _TIME_CLAIMS = ("iat", "nbf", "exp", "auth_time")
+_MAX_KID = 255  # the verifier refuses longer kid headers
 
 
 class BadInput(JWTMiddlewareError):
@@ -56,36 +59,45 @@ def _generate(alg: str, bits: int) -> Any:
     return ed25519.Ed25519PrivateKey.generate()
 
 
+def _check_kid(kid: str) -> None:
+    if not kid or kid != kid.strip() or not kid.isprintable() or len(kid) > _MAX_KID:
+        raise BadInput(f"--kid must be 1 to {_MAX_KID} printable characters without outer spaces")
+
+
 def _cmd_keygen(args: argparse.Namespace) -> int:
     alg = args.alg
     if alg not in _ASYMMETRIC:
-        hint = ""
-        if alg in SUPPORTED_ALGORITHMS:
-            hint = "; HMAC needs no key pair: use a random SECRET of at least 64 characters"
-        raise BadInput(f"unsupported algorithm {alg!r}; use one of {', '.join(_ASYMMETRIC)}{hint}")
+        if alg in SUPPORTED_ALGORITHMS:  # an HMAC algorithm
+            raise BadInput(f"HMAC needs no key pair: set SECRET. {hmac_secret_advice(alg)}")
+        raise BadInput(f"unsupported algorithm {alg!r}; use one of {', '.join(_ASYMMETRIC)}")
+    if args.kid is not None:
+        _check_kid(args.kid)
     key = _generate(alg, args.bits)
     pem = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
-    )
-    spec: dict[str, Any] = {"key": pem.decode("ascii"), "alg": alg}
+    ).decode("ascii")
+    spec: dict[str, Any] = {"key": pem, "alg": alg}
     if args.kid:
         spec["kid"] = args.kid
     jwk = load_keyset([spec], [alg]).keys[0].public_jwk()
     assert jwk is not None
+    # The file carries its kid and alg ("kid:"/"alg:" lines before the PEM block), so KEYS,
+    # jwks and the published set all read back this very kid.
+    text = with_attributes(pem, kid=jwk["kid"], alg=alg)
     if args.out:
-        _write_private(Path(args.out), pem)
-        config = {"key": str(args.out), "kid": jwk["kid"], "alg": alg}
+        _write_private(Path(args.out), text.encode("ascii"))
         print(
-            f"wrote {args.out} (mode 0600); configure it as KEYS=[{json.dumps(config)}]",
+            f"wrote {args.out} (mode 0600) with kid {jwk['kid']!r} and alg {alg}; configure it "
+            f"as JWTMIDDLEWARE_ALGORITHMS={alg} JWTMIDDLEWARE_KEYS={args.out}",
             file=sys.stderr,
         )
         _print_json({"private_key_file": str(args.out), "public_jwk": jwk} if args.json else jwk)
     elif args.json:
-        _print_json({"private_key_pem": pem.decode("ascii"), "public_jwk": jwk})
+        _print_json({"private_key_pem": text, "public_jwk": jwk})
     else:
-        print(pem.decode("ascii"), end="")
+        print(text, end="")
         _print_json(jwk)
     return 0
 
@@ -138,8 +150,12 @@ def _key_entries(path: Path, alg: str | None, kid: str | None) -> list[Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise BadInput(f"{path}: cannot read it ({type(exc).__name__})") from exc
     stripped = text.strip()
-    if stripped.startswith("-----BEGIN"):
-        data = stripped.encode()
+    try:
+        pem = None if stripped.startswith(("{", "[")) else find_pem(stripped)
+    except ConfigurationError as exc:
+        raise BadInput(f"{path}: {exc.message}") from exc
+    if pem is not None:
+        data = pem.pem.encode()
         try:
             obj: Any = serialization.load_pem_private_key(data, password=None)
         except (ValueError, TypeError):
@@ -147,13 +163,15 @@ def _key_entries(path: Path, alg: str | None, kid: str | None) -> list[Any]:
                 obj = serialization.load_pem_public_key(data)
             except (ValueError, TypeError) as exc:
                 raise BadInput(f"{path}: not a PEM key jwtmiddleware can read") from exc
-        spec = {"key": stripped, "alg": alg or _default_alg(obj)}
+        spec = {"key": pem.pem, "alg": pem.alg or alg or _default_alg(obj)}
+        kid = _one_kid(path, kid, pem.kid)
         return [{**spec, "kid": kid} if kid else spec]
     try:
         document = json.loads(stripped)
     except ValueError as exc:
         raise BadInput(f"{path}: neither a PEM key nor JSON") from exc
     if isinstance(document, dict) and "kty" in document:
+        kid = _one_kid(path, kid, document.get("kid"))
         jwks = [{**document, "kid": kid} if kid else document]
     elif isinstance(document, dict) and isinstance(document.get("keys"), list):
         if kid:
@@ -164,6 +182,16 @@ def _key_entries(path: Path, alg: str | None, kid: str | None) -> list[Any]:
     if not all(isinstance(jwk, dict) for jwk in jwks):
         raise BadInput(f"{path}: a JWKS entry is not an object")
     return [{**jwk, "alg": jwk.get("alg") or alg or _jwk_alg(jwk)} for jwk in jwks]
+
+
+def _one_kid(path: Path, given: str | None, written: Any) -> Any:
+    """The kid of a key file: the one it carries; ``--kid`` only names keys without one."""
+    if given is not None and written is not None and given != written:
+        raise BadInput(
+            f"{path}: --kid {given!r} differs from the kid {written!r} in the file; tokens are "
+            "signed with the file's kid, so the published one must be the same"
+        )
+    return given if written is None else written
 
 
 def _cmd_jwks(args: argparse.Namespace) -> int:
@@ -299,10 +327,14 @@ def add_key_commands(sub: Any) -> None:
     """Register ``keygen``, ``jwks`` and ``inspect`` on the CLI's subparsers."""
     keygen = sub.add_parser("keygen", help="generate a signing key; print its public JWK")
     keygen.add_argument("--alg", required=True, help=f"one of {', '.join(_ASYMMETRIC)}")
-    keygen.add_argument("--kid", help="key id (default: the RFC 7638 thumbprint)")
+    keygen.add_argument(
+        "--kid",
+        help="key id (default: the RFC 7638 thumbprint); written into the key file as a "
+        "'kid:' line before the PEM block, which KEYS and jwks read back",
+    )
     keygen.add_argument(
         "--out",
-        help="write the private key PEM here (mode 0600, never "
+        help="write the private key PEM (with its kid and alg lines) here (mode 0600, never "
         "overwritten); without it, the PEM is printed",
     )
     keygen.add_argument("--bits", type=int, default=2048, help="RSA modulus size (default 2048)")
@@ -319,8 +351,8 @@ def add_key_commands(sub: Any) -> None:
     jwks.add_argument(
         "--kid",
         action="append",
-        help="key id of each key file, in order "
-        "(default: the kid in the file, else the RFC 7638 thumbprint)",
+        help="key id of each key file without one, in order (default: the kid in the file, "
+        "else the RFC 7638 thumbprint; a different --kid for a file that has one is an error)",
     )
     jwks.add_argument("--json", action="store_true", help="print JSON (always the case)")
     jwks.set_defaults(func=_cmd_jwks)

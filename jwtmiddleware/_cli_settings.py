@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ._cli_keys import BadInput
+from ._text import count
 from ._validate import CONVERTERS
 from .errors import ConfigurationError
 from .settings import ENV_PREFIX, Settings
@@ -95,7 +96,7 @@ def _cmd_check_settings(args: argparse.Namespace) -> int:
         report = [{"setting": p.setting, "message": p.message} for p in problems]
         print(json.dumps({"ok": not problems, "problems": report}, indent=2))
     elif problems:
-        print(f"{len(problems)} problem(s) in the settings:")
+        print(f"{count(len(problems), 'problem')} in the settings:")
         for problem in problems:
             print(f"  {problem.setting}: {problem.message}")
     else:

@@ -162,7 +162,7 @@ def to_keys(setting: str, value: Any) -> tuple[Any, ...]:
                 value = json.loads(text)
             except ValueError as exc:
                 raise ConfigurationError(setting, "is not valid JSON") from exc
-        elif text.startswith("-----BEGIN"):
+        elif "-----BEGIN" in text:  # PEM text, perhaps after its "kid:"/"alg:" lines
             return (text,)
         else:
             return tuple(part.strip() for part in text.split(",") if part.strip())

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from . import _coerce as c
+from .csrf import parse_origin
 from .errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -248,6 +249,18 @@ def _validate_sessions(s: Settings) -> None:
         _fail("SESSION_LIMIT_POLICY", "must be 'evict_oldest' or 'deny_new'")
 
 
+def _check_origin(origin: str) -> None:
+    """A ``CSRF_TRUSTED_ORIGINS`` entry is a full origin: compared whole, scheme included."""
+    example = "write it as a full origin: scheme, host and optional port, like https://app.example"
+    if "://" not in origin:
+        _fail("CSRF_TRUSTED_ORIGINS", f"{origin!r} has no scheme; {example}")
+    parsed = parse_origin(origin)
+    if parsed is None or any(ch.isspace() or ch == "*" for ch in origin):
+        _fail("CSRF_TRUSTED_ORIGINS", f"{origin!r} is not an origin; {example}")
+    elif parsed[0] not in ("http", "https"):
+        _fail("CSRF_TRUSTED_ORIGINS", f"{origin!r} is not an http or https origin; {example}")
+
+
 def _validate_cookies(s: Settings) -> None:
     for name in ("cookie_path", "refresh_cookie_path"):
         value = getattr(s, name)
@@ -258,8 +271,7 @@ def _validate_cookies(s: Settings) -> None:
     if s.cookie_samesite == "None" and not s.cookie_secure:
         _fail("COOKIE_SAMESITE", "SameSite=None requires COOKIE_SECURE (browsers drop it)")
     for origin in s.csrf_trusted_origins:
-        if not re.fullmatch(r"https?://[^/\s]+", origin):
-            _fail("CSRF_TRUSTED_ORIGINS", f"{origin!r} is not an origin like https://app.example")
+        _check_origin(origin)
     if not s.cookie_secure and "cookie" in s.sources:
         logger.warning(
             "COOKIE_SECURE is off: token cookies will travel over plain HTTP. "

@@ -1,4 +1,5 @@
-"""The ``jwtmiddleware`` command line: ``python -m jwtmiddleware --help``."""
+"""The ``jwtmiddleware`` command line: ``jwtmiddleware --help`` (the console script) or
+``python -m jwtmiddleware --help``."""
 
 from __future__ import annotations
 
@@ -17,11 +18,12 @@ if TYPE_CHECKING:
 
 from ._cli_keys import BadInput, add_key_commands
 from ._cli_settings import add_settings_commands
+from ._text import count
 from .demo.command import add_arguments as add_demo_arguments
 from .demo.command import run as run_demo
 from .errors import ConfigurationError, JWTMiddlewareError
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main", "program_name"]
 
 
 def _manager(args: argparse.Namespace) -> SessionManager:
@@ -45,7 +47,7 @@ def _cmd_revoke(args: argparse.Namespace) -> int:
             print(f"revoked token {args.jti}")
         elif args.subject:
             ended = manager.logout_everywhere(args.subject, issuer=args.issuer)
-            print(f"revoked every token of {args.subject} ({ended} sessions ended)")
+            print(f"revoked every token of {args.subject} ({count(ended, 'session')} ended)")
         else:
             found = manager.revoke_session(args.session)
             print(f"revoked session {args.session}" + ("" if found else " (it was not live)"))
@@ -74,7 +76,7 @@ def _cmd_sessions(args: argparse.Namespace) -> int:
 def _cmd_purge(args: argparse.Namespace) -> int:
     manager = _manager(args)
     try:
-        print(f"purged {manager.purge()} expired entries")
+        print(f"purged {count(manager.purge(), 'expired entry', 'expired entries')}")
     finally:
         manager.store.close()
     return 0
@@ -84,10 +86,28 @@ def _store_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--store", help="store URL (default: JWTMIDDLEWARE_STORE)")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of every subcommand."""
+def program_name(argv0: str | None = None) -> str:
+    """How the command was run, for usage lines: ``python -m jwtmiddleware`` when run as a
+    module, else the console script's own name (``jwtmiddleware``).
+
+    :param argv0: the path the program was started as (default ``sys.argv[0]``).
+    """
+    name = os.path.basename(sys.argv[0] if argv0 is None else argv0)
+    if name in ("__main__.py", "-m", "-c", ""):
+        return "python -m jwtmiddleware"
+    if name.lower().endswith((".exe", ".py")):
+        name = name.rsplit(".", 1)[0]
+    # Called from elsewhere (tests, another tool's argv): name the console script.
+    return name if name.startswith("jwtmiddleware") else "jwtmiddleware"
+
+
+def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser of every subcommand.
+
+    :param prog: the program name in usage lines (default: :func:`program_name`).
+    """
     parser = argparse.ArgumentParser(
-        prog="python -m jwtmiddleware",
+        prog=prog or program_name(),
         description="JWT authentication middleware: demo, management and key commands.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

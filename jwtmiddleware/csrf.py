@@ -4,7 +4,11 @@ A browser attaches cookies to cross-site requests, so a cookie-carried token alo
 prove the request came from our own pages. For unsafe methods the request must also:
 
 1. not come from another site: ``Sec-Fetch-Site`` (when sent) is ``same-origin`` or ``none``,
-   and ``Origin`` (when sent) is this host or one of ``CSRF_TRUSTED_ORIGINS``;
+   and ``Origin`` (when sent) is the request's own origin or one of ``CSRF_TRUSTED_ORIGINS``.
+   Origins are compared whole (RFC 6454): scheme, host and port, with the default ports of
+   ``http`` (80) and ``https`` (443) filled in. The request's own origin is the scheme the
+   server saw (ASGI ``scope["scheme"]``, WSGI ``wsgi.url_scheme``) and the ``Host`` header, so
+   ``https://host`` or ``ftp://host`` is another origin to an ``http`` server on ``host``;
 2. echo the token's ``csrf`` claim in the ``X-CSRF-Token`` header or the ``csrf_token`` form
    field (double submit, bound into the signed token), compared in constant time.
 
@@ -25,12 +29,42 @@ if TYPE_CHECKING:
     from .settings import Settings
     from .sources import RequestView
 
-__all__ = ["SAFE_METHODS", "CSRFGuard", "form_value"]
+__all__ = ["SAFE_METHODS", "CSRFGuard", "Origin", "form_value", "parse_origin"]
 
 #: Methods that must not change state (RFC 9110 §9.2.1), exempt from CSRF checks.
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 _FORM = "application/x-www-form-urlencoded"
 _MAX_FIELDS = 1000
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+#: A websocket handshake's own scheme, as the page that opened it would name its origin.
+_PAGE_SCHEME = {"ws": "http", "wss": "https"}
+
+#: An origin as compared: ``(scheme, host, port)``, lower case, the default port filled in
+#: (``None`` for a scheme without a known default port and no explicit port).
+Origin = tuple[str, str, int | None]
+
+
+def parse_origin(text: str) -> Origin | None:
+    """The ``(scheme, host, port)`` of a serialised origin ``scheme://host[:port]``.
+
+    ``None`` when ``text`` is not one: no scheme or host, a path, query, fragment or user
+    information, or a port that is not a number from 0 to 65535. The ports 80 (``http``) and
+    443 (``https``) are filled in when absent, so ``http://h`` and ``http://h:80`` are equal.
+    """
+    parts = urlsplit(text.strip())
+    if not parts.scheme or parts.path not in ("", "/") or parts.query or parts.fragment:
+        return None
+    if "@" in parts.netloc or "?" in text or "#" in text:
+        return None
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    host = parts.hostname
+    if not host:
+        return None
+    scheme = parts.scheme.lower()
+    return scheme, host, port if port is not None else _DEFAULT_PORTS.get(scheme)
 
 
 def form_value(body: bytes, field: str) -> str | None:
@@ -51,7 +85,10 @@ class CSRFGuard:
         self.header = settings.csrf_header_name.lower()
         #: Form field read when the header is absent.
         self.field = settings.csrf_field_name
-        self._trusted = frozenset(o.lower().rstrip("/") for o in settings.csrf_trusted_origins)
+        # Settings validated every entry as an origin; one that does not parse trusts nothing.
+        self._trusted: frozenset[Origin] = frozenset(
+            o for o in map(parse_origin, settings.csrf_trusted_origins) if o is not None
+        )
 
     def applies(self, method: str, source: str) -> bool:
         """Whether a request needs CSRF proof."""
@@ -68,14 +105,24 @@ class CSRFGuard:
             return
         if origin.strip().lower() == "null":
             raise CSRFError("Origin is null")
-        if self._trusted_origin(origin):
+        claimed = parse_origin(origin)
+        if claimed is None:
+            raise CSRFError("Origin is not an origin")
+        if claimed in self._trusted or claimed == self._own_origin(view):
             return
+        raise CSRFError("cross-origin request")
+
+    @staticmethod
+    def _own_origin(view: RequestView) -> Origin | None:
+        """The request's own origin: the scheme the server saw and the ``Host`` header."""
         host = view.get("host")
-        if host is None or urlsplit(origin.strip()).netloc.lower() != host.strip().lower():
-            raise CSRFError("cross-origin request")
+        if host is None or not host.strip() or "/" in host:
+            return None
+        scheme = view.scheme.lower()
+        return parse_origin(f"{_PAGE_SCHEME.get(scheme, scheme)}://{host.strip()}")
 
     def _trusted_origin(self, origin: str | None) -> bool:
-        return origin is not None and origin.strip().lower().rstrip("/") in self._trusted
+        return origin is not None and parse_origin(origin) in self._trusted
 
     @staticmethod
     def wants_form(view: RequestView) -> bool:

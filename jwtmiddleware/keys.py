@@ -27,8 +27,9 @@ from jwt.algorithms import (
 )
 from jwt.exceptions import InvalidKeyError
 
-from ._hmac import PreparedHMAC
+from ._hmac import PreparedHMAC, hmac_secret_advice, hmac_secret_bytes
 from ._jwk import check_key_ops, public_members, roca_vulnerable, thumbprint
+from ._pem import find_pem
 from .errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -71,7 +72,8 @@ def family(alg: str) -> str:
 class VerificationKey:
     """One prepared key, bound to one algorithm."""
 
-    #: Key id matched against the token's ``kid`` header, if any.
+    #: Key id matched against the token's ``kid`` header and written by the issuer. Asymmetric
+    #: keys loaded without one get their RFC 7638 thumbprint; HMAC keys may have none.
     kid: str | None
     #: The only algorithm this key verifies (and signs) with.
     algorithm: str
@@ -111,7 +113,8 @@ class VerificationKey:
     def public_jwk(self) -> dict[str, Any] | None:
         """The public half as a JWK (``kid``, ``alg``, ``use: sig``); ``None`` for HMAC keys.
 
-        Keys configured without a ``kid`` get their RFC 7638 thumbprint as ``kid``.
+        Asymmetric keys configured without a ``kid`` carry their RFC 7638 thumbprint as
+        :attr:`kid` (set when loaded), so the JWKS, the issuer and the verifier agree.
         """
         if family(self.algorithm) == "oct":
             return None
@@ -227,7 +230,11 @@ def load_keyset(
     for key in keys:
         if key.kid is not None:
             if key.kid in seen:
-                raise ConfigurationError("KEYS", f"duplicate kid {key.kid!r}")
+                raise ConfigurationError(
+                    "KEYS",
+                    f"duplicate kid {key.kid!r} (the same key twice, or two keys "
+                    "given one kid; keys without a kid get their RFC 7638 thumbprint)",
+                )
             seen.add(key.kid)
     return KeySet(keys)
 
@@ -239,13 +246,14 @@ def _load_entry(entry: Any, algs: Sequence[str], *, depth: int = 0) -> Iterable[
         entry = entry.decode("utf-8", "replace")
     if isinstance(entry, str):
         text = entry.strip()
-        if text.startswith("-----BEGIN"):
-            return [_from_key_object(_load_pem(text), None, None, "active", algs)]
         if text.startswith(("{", "[")):
             try:
                 return _load_entry(json.loads(text), algs, depth=depth + 1)
             except ValueError as exc:
                 raise ConfigurationError("KEYS", "a key entry is not valid JSON") from exc
+        pem = find_pem(text)
+        if pem is not None:  # kid and alg from the file's "kid:"/"alg:" lines, if written
+            return [_from_key_object(_load_pem(pem.pem), pem.kid, pem.alg, "active", algs)]
         path = Path(text)
         if not path.is_file():
             raise ConfigurationError("KEYS", f"{text[:80]!r} is neither PEM, JSON nor a file")
@@ -275,7 +283,16 @@ def _from_spec(spec: dict[str, Any], algs: Sequence[str], depth: int) -> Verific
             raise ConfigurationError("KEYS", f"key {kid!r}: 'key' is neither PEM nor a file")
         material = path.read_text("utf-8")
     text = material.decode() if isinstance(material, bytes) else str(material)
-    return _from_key_object(_load_pem(text), kid, alg, status, algs)
+    pem = find_pem(text)
+    if pem is None:
+        raise ConfigurationError("KEYS", f"key {kid!r}: 'key' holds no PEM block")
+    for name, given, written in (("kid", kid, pem.kid), ("alg", alg, pem.alg)):
+        if given is not None and written is not None and given != written:
+            raise ConfigurationError(
+                "KEYS", f"key {kid!r}: the entry says {name} {given!r}, its file {written!r}"
+            )
+    kid = kid if kid is not None else pem.kid
+    return _from_key_object(_load_pem(pem.pem), kid, alg or pem.alg, status, algs)
 
 
 def _from_jwk(jwk: dict[str, Any], algs: Sequence[str]) -> VerificationKey:
@@ -373,6 +390,10 @@ def _from_key_object(
         sign_key = impl.prepare_key(private) if private is not None else None
     except (InvalidKeyError, TypeError, ValueError) as exc:
         raise ConfigurationError("KEYS", f"key {kid!r} cannot be used for {alg}: {exc}") from exc
+    if kid is None:
+        # One kid per key everywhere: the RFC 7638 thumbprint that public_jwk() publishes is
+        # also the kid the issuer writes and the verifier looks up.
+        kid = thumbprint(public_members(impl.to_jwk(verify_key, as_dict=True)))
     return VerificationKey(kid, alg, verify_key, sign_key, impl, status)
 
 
@@ -388,13 +409,8 @@ def _hmac_key(
         raise ConfigurationError(setting, f"key {kid!r} uses {alg!r}, which is not in ALGORITHMS")
     raw = secret.encode("utf-8") if isinstance(secret, str) else secret
     impl = _IMPLS[alg]
-    need = int(alg[2:]) // 8
-    if len(raw) < need:
-        raise ConfigurationError(
-            setting,
-            f"is {len(raw)} bytes; {alg} needs at least {need} random bytes (generate one: "
-            f"python -c 'import secrets; print(secrets.token_urlsafe({need}))')",
-        )
+    if len(raw) < hmac_secret_bytes(alg):
+        raise ConfigurationError(setting, f"is {len(raw)} bytes; {hmac_secret_advice(alg)}")
     try:
         prepared = impl.prepare_key(raw)
     except InvalidKeyError as exc:

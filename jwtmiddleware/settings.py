@@ -164,7 +164,8 @@ class Settings:
     csrf_header_name: str = "X-CSRF-Token"
     #: Form field echoing the CSRF token (``application/x-www-form-urlencoded`` bodies).
     csrf_field_name: str = "csrf_token"
-    #: Other origins allowed to send cookie-authenticated unsafe requests.
+    #: Other origins allowed to send cookie-authenticated unsafe requests: full origins
+    #: (scheme, host, optional port) such as ``https://app.example``.
     csrf_trusted_origins: Sequence[str] = ()
 
     # -- one-time tokens --------------------------------------------------------------------

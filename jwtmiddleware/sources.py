@@ -24,9 +24,17 @@ __all__ = ["ASGIRequestView", "RequestView", "TokenSources", "WSGIRequestView", 
 class RequestView:
     """What the core may read of a request; I/O layers subclass it."""
 
-    __slots__ = ("client", "method", "path", "query_string")
+    __slots__ = ("client", "method", "path", "query_string", "scheme")
 
-    def __init__(self, method: str, path: str, query_string: str, client: str | None) -> None:
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        query_string: str,
+        client: str | None,
+        *,
+        scheme: str = "http",
+    ) -> None:
         #: HTTP method in upper case (``GET`` for websocket handshakes).
         self.method = method
         #: Request path, percent-decoded, without the query string.
@@ -35,6 +43,12 @@ class RequestView:
         self.query_string = query_string
         #: Client address, if known.
         self.client = client
+        #: The request's URL scheme as the server saw it (``http`` or ``https``; websocket
+        #: handshakes report ``ws``/``wss``). The CSRF Origin check compares it with the
+        #: ``Origin`` header's scheme, so a server behind a TLS-terminating proxy must report
+        #: the scheme the browser used (uvicorn ``--proxy-headers``, gunicorn
+        #: ``forwarded_allow_ips``, werkzeug ``ProxyFix``, Django ``SECURE_PROXY_SSL_HEADER``).
+        self.scheme = scheme
 
     def get_all(self, name: str) -> list[str]:
         """Every value of header ``name`` (lower case), in order."""
@@ -82,6 +96,11 @@ class ASGIRequestView(RequestView):
         client = self._scope.get("client")
         return str(client[0]) if client else None
 
+    @property
+    def scheme(self) -> str:  # type: ignore[override]
+        default = "ws" if self._scope.get("type") == "websocket" else "http"
+        return str(self._scope.get("scheme") or default)
+
     def get_all(self, name: str) -> list[str]:
         key = _NAMES.get(name) or _encoded(name)
         out = []
@@ -117,6 +136,7 @@ class WSGIRequestView(RequestView):
             path,
             environ.get("QUERY_STRING", ""),
             environ.get("REMOTE_ADDR"),
+            scheme=environ.get("wsgi.url_scheme") or "http",
         )
         self._environ = environ
 

@@ -59,6 +59,8 @@ class DjangoRequestView(RequestView):
             request.path_info or "/",
             meta.get("QUERY_STRING", ""),
             meta.get("REMOTE_ADDR"),
+            # Django's own view of the scheme: honours SECURE_PROXY_SSL_HEADER behind a proxy
+            scheme=request.scheme or "http",
         )
         #: The Django request.
         self.request = request

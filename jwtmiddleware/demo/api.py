@@ -7,7 +7,8 @@ check, "log out all others" and "log out this one".
 
 ``/auth/login`` and ``/auth/refresh`` are exempt from the middleware (the caller has no valid
 access token yet), so they check their own proof: login refuses requests that say they come
-from another site and accepts only JSON (which a cross-site form cannot send); a refresh
+from another site and accepts only JSON (which a cross-site form cannot send; the login page's
+own form posts to ``/login``, see :mod:`~jwtmiddleware.demo.forms`); a refresh
 token taken from the cookie needs the same proof plus the ``X-CSRF-Token`` it was issued
 with, and is answered with cookies only (page scripts never see a token). Everything else is
 authenticated by :class:`~jwtmiddleware.JWTMiddleware`, which also checks CSRF proof for
@@ -38,10 +39,18 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import Response
 
-__all__ = ["routes"]
+    from ..identity import Identity
+    from .state import DemoState
+
+__all__ = ["LOGIN_SCOPE", "end_own_session", "login_claims", "routes"]
 
 #: Application claims of the demo's tokens.
 LOGIN_SCOPE = "profile sessions"
+
+
+def login_claims(username: str) -> dict[str, str]:
+    """The application claims of a login's tokens (the JSON and the form login alike)."""
+    return {"scope": LOGIN_SCOPE, "name": username}
 
 
 async def login(request: Request) -> Response:
@@ -55,8 +64,8 @@ async def login(request: Request) -> Response:
     # scrypt takes tens of milliseconds: keep it off the event loop.
     if not await anyio.to_thread.run_sync(state.config.users.check, username, password):
         raise DemoError(401, "invalid_grant", "Wrong user name or password")
-    claims = {"scope": LOGIN_SCOPE, "name": username}
-    return plan_response(state, await state.endpoints.alogin(view, username, claims=claims))
+    plan = await state.endpoints.alogin(view, username, claims=login_claims(username))
+    return plan_response(state, plan)
 
 
 async def refresh(request: Request) -> Response:
@@ -95,19 +104,26 @@ async def sessions(request: Request) -> Response:
     return plan_response(state, await state.endpoints.asessions(request.scope.get(IDENTITY_KEY)))
 
 
-async def delete_session(request: Request) -> Response:
-    """``DELETE /auth/sessions/{sid}``: log out one of the caller's own devices."""
-    state, identity = state_of(request), identity_of(request)
-    sid = request.path_params["sid"]
+async def end_own_session(state: DemoState, identity: Identity, sid: str) -> tuple[str, ...]:
+    """End one of the caller's own sessions; the cookies to clear when it was this device's
+    (empty otherwise). 404 for a session that is not the caller's."""
     live = await state.manager.asessions(identity.subject or "")
     if not any(s.session_id == sid for s in live):
         # Someone else's session looks exactly like one that does not exist.
         raise DemoError(404, "not_found", "No such session")
     if sid == identity.session_id:
-        cleared = await state.manager.alogout(identity)
-        return json_response({"revoked": sid, "current": True}, cookies=cleared)
+        return tuple(await state.manager.alogout(identity))
     await state.manager.arevoke_session(sid)
-    return json_response({"revoked": sid, "current": False})
+    return ()
+
+
+async def delete_session(request: Request) -> Response:
+    """``DELETE /auth/sessions/{sid}``: log out one of the caller's own devices."""
+    state, identity = state_of(request), identity_of(request)
+    sid = request.path_params["sid"]
+    cleared = await end_own_session(state, identity, sid)
+    current = sid == identity.session_id
+    return json_response({"revoked": sid, "current": current}, cookies=cleared)
 
 
 async def me(request: Request) -> Response:

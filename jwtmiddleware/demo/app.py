@@ -77,7 +77,7 @@ def build_app(
     from starlette.applications import Starlette
     from starlette.middleware import Middleware
 
-    from . import api, lab, pages
+    from . import api, forms, lab, pages
     from .state import DemoState
     from .web import error_handlers
 
@@ -90,7 +90,7 @@ def build_app(
 
     middleware = Middleware(JWTMiddleware, settings=state.settings, store=state.store,
                             clock=clock)  # fmt: skip
-    routes = [*pages.routes(), *api.routes(), *lab.routes(), *_static_routes(),
+    routes = [*pages.routes(), *forms.routes(), *api.routes(), *lab.routes(), *_static_routes(),
               *_jwks_routes(state.config)]  # fmt: skip
     app = Starlette(
         routes=routes,

@@ -46,7 +46,7 @@ DEFAULT_ACCESS_TTL = 300.0
 #: ``REFRESH_THRESHOLD`` defaults to this share of the access-token lifetime.
 REFRESH_RATIO = 0.8
 #: HTML pages: a refused request for one of them is redirected to the login page.
-PAGE_PATHS = ("/me", "/sessions", "/lab")
+PAGE_PATHS = ("/me", "/sessions", "/lab", "/sessions/logout-all")
 #: Paths served without a token (the login and refresh endpoints check their own proof).
 EXEMPT_PATHS = (
     "/",
@@ -79,18 +79,18 @@ class DemoConfig:
 class LoginRedirect:
     """The demo's ``ERROR_HANDLER``: page requests without a valid token go to the login page.
 
-    API paths keep the middleware's JSON answers. A revoked or otherwise unusable token also
-    has its cookies cleared, so the login page starts clean; an expired one keeps them, as its
-    refresh token may still be good.
+    So are the pages' forms (``POST /logout``, ``POST /sessions/...``), which come back to
+    their page after the login. API paths keep the middleware's JSON answers. A revoked or
+    otherwise unusable token also has its cookies cleared, so the login page starts clean; an
+    expired one keeps them, as its refresh token may still be good.
     """
 
     def __init__(self, settings: Settings) -> None:
         self._clear = tuple(("set-cookie", value) for value in CookiePolicy(settings).clear())
 
     def __call__(self, error: Exception, request: Any) -> ErrorResponse | None:
-        path: str = getattr(request, "path", "")
-        method: str = getattr(request, "method", "")
-        if method not in ("GET", "HEAD") or path not in PAGE_PATHS:
+        back = _back_to(getattr(request, "method", ""), getattr(request, "path", ""))
+        if back is None:
             return None
         headers: tuple[tuple[str, str], ...] = ()
         if isinstance(error, TokenMissing):
@@ -103,11 +103,22 @@ class LoginRedirect:
             why, headers = "invalid", self._clear
         else:
             return None
-        location = "/login?next=" + quote(path, safe="/")
+        location = "/login?next=" + quote(back, safe="/")
         if why:
             location += "&why=" + why
         common = (("location", location), ("cache-control", "no-store"), ("vary", "Cookie"))
         return ErrorResponse(303, common + headers)
+
+
+def _back_to(method: str, path: str) -> str | None:
+    """The page to return to after logging in again, for a page or form request."""
+    if method in ("GET", "HEAD"):
+        return path if path in PAGE_PATHS else None
+    if method == "POST" and path == "/logout":
+        return "/me"
+    if method == "POST" and path.startswith("/sessions/"):
+        return "/sessions"
+    return None
 
 
 def _store_label(url: Any) -> str:

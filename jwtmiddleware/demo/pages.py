@@ -3,6 +3,10 @@
 Every value is escaped with :func:`html.escape`. Pages carry a strict Content-Security-Policy
 (scripts and styles only from ``/static/``, no inline script) and are never framed. The script
 reads what it needs from ``data-`` attributes on ``<body>``.
+
+Every form is ``method="post"`` with an ``action`` (:mod:`~jwtmiddleware.demo.forms` answers
+them with redirects), so the pages work without JavaScript and never put a secret in a URL;
+the script, when it runs, sends the same actions with ``fetch`` instead.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import json
 import time
 from html import escape
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from starlette.responses import HTMLResponse, RedirectResponse
 from starlette.routing import Route
@@ -27,7 +31,15 @@ if TYPE_CHECKING:
     from ..stores.base import SessionInfo
     from .state import DemoState
 
-__all__ = ["SECURITY_HEADERS", "device", "routes", "safe_next"]
+__all__ = [
+    "SECURITY_HEADERS",
+    "WHY",
+    "csrf_field",
+    "device",
+    "render_page",
+    "routes",
+    "safe_next",
+]
 
 #: Headers of every page.
 SECURITY_HEADERS = {
@@ -37,15 +49,19 @@ SECURITY_HEADERS = {
     ),
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",
-    "referrer-policy": "no-referrer",
+    # Not no-referrer: under it browsers send "Origin: null" with a form post, which the CSRF
+    # check must refuse. same-origin still tells other sites nothing.
+    "referrer-policy": "same-origin",
     "cache-control": "no-store",
 }
 _NAV = (("/me", "Me"), ("/sessions", "Sessions"), ("/lab", "Token lab"))
-_WHY = {
+#: The notices the login page shows for its ``why`` parameter.
+WHY = {
     "expired": "Your session expired. Please log in again.",
     "revoked": "This device was logged out (from another device, or everywhere).",
     "invalid": "Your token was not accepted (was the demo restarted with a new key?).",
     "logged-out": "You are logged out.",
+    "logged-out-all": "You were logged out on every device.",
 }
 
 
@@ -68,13 +84,23 @@ def _time(ts: float) -> str:
     return f'<time data-ts="{ts:.3f}">{_utc(ts)}</time>'
 
 
-def _page(state: DemoState, title: str, body: str, *, page: str, user: str | None,
-          data: dict[str, str] | None = None) -> HTMLResponse:  # fmt: skip
+def csrf_field(state: DemoState, identity: Identity | None) -> str:
+    """A hidden field echoing the token's ``csrf`` claim: the middleware's CSRF proof for a
+    form posted with the token cookie (no script needed to copy the cookie into a header)."""
+    value = identity.claims.get("csrf") if identity is not None else None
+    name = escape(state.settings.csrf_field_name)
+    return f'<input type="hidden" name="{name}" value="{escape(str(value or ""))}">'
+
+
+def render_page(state: DemoState, title: str, body: str, *, page: str, user: Identity | None,
+         data: dict[str, str] | None = None, status: int = 200) -> HTMLResponse:  # fmt: skip
+    """A whole page: header (navigation and a log-out form for ``user``), ``body``, footer."""
     settings = state.settings
     attrs = {
         "page": page,
         "csrf-cookie": state.cookies.csrf_name,
         "csrf-header": settings.csrf_header_name,
+        "now": f"{state.clock():.3f}",
         **(data or {}),
     }
     data_attrs = " ".join(f'data-{k}="{escape(v)}"' for k, v in attrs.items())
@@ -85,8 +111,10 @@ def _page(state: DemoState, title: str, body: str, *, page: str, user: str | Non
             for href, label in _NAV
         )
         nav = (
-            f'<nav>{links}<span class="who">signed in as <b id="who">{escape(user)}</b></span>'
-            '<button type="button" data-action="logout">Log out</button></nav>'
+            f'<nav>{links}<span class="who">signed in as <b id="who">'
+            f"{escape(user.subject or '')}</b></span>"
+            f'<form method="post" action="/logout" class="inline">{csrf_field(state, user)}'
+            '<button type="submit" data-action="logout">Log out</button></form></nav>'
         )
     html = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -97,34 +125,14 @@ def _page(state: DemoState, title: str, body: str, *, page: str, user: str | Non
 <body {data_attrs}><header><span class="brand">jwtmiddleware demo</span>{nav}</header>
 <main><h1>{escape(title)}</h1>{body}</main>
 <footer>Tokens ride in <code>HttpOnly</code> cookies; unsafe requests echo the CSRF cookie in
-<code>{escape(settings.csrf_header_name)}</code>.</footer></body></html>"""
-    return HTMLResponse(html, headers=SECURITY_HEADERS)
+<code>{escape(settings.csrf_header_name)}</code> (forms, in a hidden field).</footer>
+</body></html>"""
+    return HTMLResponse(html, status, headers=SECURITY_HEADERS)
 
 
 async def index(request: Request) -> Response:
     """``GET /``: to the Me page (which sends strangers to the login page)."""
     return RedirectResponse("/me", 303, headers={"cache-control": "no-store"})
-
-
-async def login_page(request: Request) -> Response:
-    """``GET /login``: the login form (the script posts JSON to ``/auth/login``)."""
-    state = state_of(request)
-    why = request.query_params.get("why", "")
-    notice = f'<p class="notice" id="why">{escape(_WHY[why])}</p>' if why in _WHY else ""
-    users = ", ".join(escape(name) for name in state.config.users.names)
-    body = f"""{notice}
-<form id="login-form" class="card narrow" autocomplete="on">
-<label>User name <input name="username" id="username" autocomplete="username" required
- maxlength="64"></label>
-<label>Password <input name="password" id="password" type="password" required maxlength="256"
- autocomplete="current-password"></label>
-<button type="submit" id="login">Log in</button>
-<p class="error" id="login-error" role="alert" hidden></p>
-</form>
-<p class="hint">Users: {users} (passwords are printed where the demo was started).</p>
-<noscript><p class="error">The demo's pages need JavaScript.</p></noscript>"""
-    data = {"next": safe_next(request.query_params.get("next")), "why": why}
-    return _page(state, "Log in", body, page="login", user=None, data=data)
 
 
 _TIME_CLAIMS = frozenset({"exp", "iat", "nbf", "auth_time"})
@@ -191,22 +199,24 @@ async def me_page(request: Request) -> Response:
 <section class="card"><h2>Activity</h2><ol id="events" class="events"></ol></section>"""
     data = {"poll": f"{state.poll_interval:g}", "exp": f"{exp:.0f}",
             "now": f"{state.clock():.3f}", "jti": identity.token_id or ""}  # fmt: skip
-    return _page(state, "Me", body, page="me", user=identity.subject, data=data)
+    return render_page(state, "Me", body, page="me", user=identity, data=data)
 
 
-def _session_row(session: SessionInfo, current: str | None) -> str:
+def _session_row(session: SessionInfo, current: str | None, proof: str) -> str:
     mine = session.session_id == current
     badge = ' <span class="badge">this device</span>' if mine else ""
     ua = session.user_agent or "-"
+    sid = escape(session.session_id)
     return (
-        f'<tr data-sid="{escape(session.session_id)}"{" class=current" if mine else ""}>'
+        f'<tr data-sid="{sid}"{" class=current" if mine else ""}>'
         f'<td><b>{escape(device(ua))}</b>{badge}<br><small class="muted ua">{escape(ua)}</small>'
         "</td>"
-        f"<td>{escape(session.ip or '-')}</td><td>{_time(session.created_at)}</td>"
-        f"<td>{_time(session.last_seen)}</td>"
-        f'<td><button type="button" data-action="revoke-session" '
-        f'data-sid="{escape(session.session_id)}" data-current="{"1" if mine else ""}">'
-        "Log out this one</button></td></tr>"
+        f'<td data-label="IP">{escape(session.ip or "-")}</td>'
+        f'<td data-label="Logged in">{_time(session.created_at)}</td>'
+        f'<td data-label="Last seen">{_time(session.last_seen)}</td>'
+        f'<td><form method="post" action="/sessions/{quote(session.session_id, safe="")}/logout">'
+        f'{proof}<button type="submit" data-action="revoke-session" data-sid="{sid}" '
+        f'data-current="{"1" if mine else ""}">Log out this one</button></form></td></tr>'
     )
 
 
@@ -214,16 +224,20 @@ async def sessions_page(request: Request) -> Response:
     """``GET /sessions``: every device session of the user, with logout buttons."""
     state, identity = state_of(request), identity_of(request)
     live = await state.manager.asessions(identity.subject or "")
-    rows = "".join(_session_row(s, identity.session_id) for s in live)
+    proof = csrf_field(state, identity)
+    rows = "".join(_session_row(s, identity.session_id, proof) for s in live)
+    noun = "session" if len(live) == 1 else "sessions"
     body = f"""<section class="card"><p><span id="session-count">{len(live)}</span>
-live session(s). Last seen is updated at most once a minute.</p>
-<table id="sessions" class="sessions"><thead><tr><th>Device (user agent)</th><th>IP</th>
-<th>Logged in</th><th>Last seen</th><th></th></tr></thead><tbody>{rows}</tbody></table>
-<p class="actions"><button type="button" data-action="logout-others" id="logout-others">
-Log out all others</button> <button type="button" class="danger" data-action="logout-all"
-id="logout-all">Log out everywhere</button></p>
+live {noun}. Last seen is updated at most once a minute.</p>
+<div class="scroll"><table id="sessions" class="sessions"><thead><tr><th>Device (user agent)</th>
+<th>IP</th><th>Logged in</th><th>Last seen</th><th></th></tr></thead><tbody>{rows}</tbody>
+</table></div>
+<div class="actions"><form method="post" action="/sessions/logout-others">{proof}
+<button type="submit" data-action="logout-others" id="logout-others">Log out all others</button>
+</form> <a class="button danger" href="/sessions/logout-all" id="logout-all">Log out
+everywhere…</a></div>
 <p class="error" id="action-error" role="alert" hidden></p></section>"""
-    return _page(state, "Sessions", body, page="sessions", user=identity.subject)
+    return render_page(state, "Sessions", body, page="sessions", user=identity)
 
 
 async def lab_page(request: Request) -> Response:
@@ -246,15 +260,15 @@ The first use downloads the file; the store remembers the token, so the second f
 <p><button type="button" id="mint-link" data-action="mint-link">Mint a link</button></p>
 <p id="link-box" hidden><a id="link" target="_blank" rel="noopener noreferrer"></a></p>
 <p><button type="button" id="use-link" data-action="use-link" disabled>Use the link</button></p>
-<ol id="link-log" class="events"></ol></section>"""
-    return _page(state, "Token lab", body, page="lab", user=identity.subject)
+<ol id="link-log" class="events"></ol></section>
+<noscript><p class="hint">The token lab runs in JavaScript.</p></noscript>"""
+    return render_page(state, "Token lab", body, page="lab", user=identity)
 
 
 def routes() -> list[Route]:
     """The pages' routes."""
     return [
         Route("/", index),
-        Route("/login", login_page),
         Route("/me", me_page),
         Route("/sessions", sessions_page),
         Route("/lab", lab_page),

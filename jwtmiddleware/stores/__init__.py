@@ -9,9 +9,11 @@ validated, but the store does not serve them yet. Importing this package never i
 
 from __future__ import annotations
 
+import os
+import sqlite3
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, StoreUnavailable
 from ._url import parse_store_url
 from .base import RevocationQuery, SessionInfo, Store
 from .memory import MemoryStore
@@ -39,6 +41,35 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def _open_sqlite(path: str) -> SQLiteStore:
+    """A SQLite store, or a ``ConfigurationError`` naming ``STORE`` and the file: at start-up a
+    missing directory or a file that is no database is a setting to fix, not an outage."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise ConfigurationError(
+            "STORE",
+            f"the directory of the SQLite file {path!r} does not exist ({directory}); "
+            "create it or point STORE at another file",
+        )
+    try:
+        return SQLiteStore(path)
+    except StoreUnavailable as exc:
+        cause = exc.__cause__
+        if isinstance(cause, sqlite3.OperationalError) and "unable to open" in str(cause):
+            raise ConfigurationError(
+                "STORE",
+                f"cannot open the SQLite file {path!r} ({cause}): check that it is a "
+                "file this process may read and write, in a writable directory",
+            ) from cause
+        raise  # busy or locked: a passing outage, named as one
+    except sqlite3.DatabaseError as exc:
+        raise ConfigurationError(
+            "STORE",
+            f"{path!r} is not a usable SQLite database ({exc}); move it away, or point "
+            "STORE at another file",
+        ) from exc
+
+
 def open_store(url: str, *, timeout: float = 0.1, prefix: str = "jwtmw:") -> Store:
     """Build the store named by ``url`` (the ``STORE`` setting). Redis connects lazily; SQLite
     creates its file and schema now, so a bad path fails at start-up.
@@ -46,14 +77,15 @@ def open_store(url: str, *, timeout: float = 0.1, prefix: str = "jwtmw:") -> Sto
     :param timeout: Redis connect and read timeout in seconds (SQLite waits for its write lock
         with its own ``busy_timeout``).
     :param prefix: namespace of every Redis key.
-    :raises ConfigurationError: for an unknown scheme or a malformed URL; the message never
-        contains the URL's password.
+    :raises ConfigurationError: for an unknown scheme or a malformed URL (the message never
+        contains the URL's password), and for a SQLite file that cannot be opened or is no
+        database (the message names the file).
     """
     parsed = parse_store_url(url)
     if parsed.kind == "memory":
         return MemoryStore()
     if parsed.kind == "sqlite":
-        return SQLiteStore(parsed.target)
+        return _open_sqlite(parsed.target)
     if not timeout > 0:
         raise ConfigurationError("STORE_TIMEOUT", f"must be positive, got {timeout!r}")
     if parsed.kind != "redis":

@@ -69,9 +69,13 @@ class SQLiteStore(Store):
         self._reader: sqlite3.Connection | None = None
         self._reader_pid = 0
         self._reader_lock = threading.Lock()
-        with self._connection() as conn:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(_sql.SCHEMA)  # idempotent, in one IMMEDIATE transaction
+        try:
+            with self._connection() as conn:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.executescript(_sql.SCHEMA)  # idempotent, in one IMMEDIATE transaction
+        except StoreUnavailable as exc:  # name the file: "unable to open database file" alone
+            cause = exc.__cause__ or exc  # does not say which one
+            raise StoreUnavailable(f"sqlite: cannot open {self.path!r}: {cause}") from cause
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.path!r})"

@@ -9,95 +9,58 @@ refused refresh why the device was logged out. They also check that
 scripts cannot read the token cookies, and that a form an attacker page auto-submits is
 refused. Screenshots of every page go to each test's ``tmp_path``.
 
-Locally the module skips, saying why, when ``/usr/bin/chromium`` or the ``playwright``
-package is missing; with ``CI`` set it fails instead.
+The browser and the demo server come from ``conftest.py``.
 """
 
 from __future__ import annotations
 
 import http.server
-import importlib.util
-import os
 import re
-import sys
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import pytest
 
-from tests.servers import HOST, RunningServer, free_port, run_server, server_env
+from tests.browser.conftest import (
+    ACCESS,
+    CSRF,
+    UA_LAPTOP,
+    UA_PHONE,
+    WAIT_MS,
+    Shots,
+    cookie,
+    log_in,
+    new_device,
+)
+from tests.servers import HOST, RunningServer
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext, Page
+    from playwright.sync_api import Browser
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = "/usr/bin/chromium"
-LAUNCH_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-#: Short lifetimes: an access token lives 20 s and is renewed once under 17 s are left, so
-#: the Me page (polling every 1.5 s) sees a sliding refresh about 3 to 5 s after login.
-ACCESS_TTL, REFRESH_THRESHOLD = "20", "17"
-ACCESS, CSRF = "__Host-access_token", "__Host-csrf_token"
-UA_LAPTOP = "Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome/156.0 Safari/537.36 laptop"
-UA_PHONE = "Mozilla/5.0 (Linux; Android 14) HeadlessChrome/156.0 Mobile Safari/537.36 phone"
-WAIT_MS = 15_000
-
-
-def _missing() -> str | None:
-    if not os.path.exists(CHROMIUM):
-        return f"{CHROMIUM} is not installed (apt-get install chromium)"
-    if importlib.util.find_spec("playwright") is None:
-        return "the playwright package is not installed (pip install playwright)"
-    return None
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    missing = _missing()
-    if missing is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"the browser test must run in CI: {missing}", pytrace=False)
-        pytest.skip(missing)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-@pytest.fixture(scope="module")
-def demo() -> Iterator[RunningServer]:
-    port = free_port()
-    argv = [sys.executable, "-m", "jwtmiddleware.demo", "--host", HOST, "--port", str(port),
-            "--access-ttl", ACCESS_TTL, "--refresh-threshold", REFRESH_THRESHOLD,
-            "--log-level", "warning"]  # fmt: skip
-    with run_server(argv, port, env=server_env()) as server:
-        yield server
+#: The fields an attacker's form sends to each of the demo's paths it targets.
+ATTACK_FIELDS = {
+    "/auth/logout-all": {"confirm": "yes"},
+    "/sessions/logout-all": {"confirm": "yes"},  # the form behind the confirmation page
+    "/login": {"username": "bob", "password": "builder", "next": "/me"},  # login CSRF
+}
 
 
 class _AttackerPage(http.server.BaseHTTPRequestHandler):
-    """Serves one page that auto-submits a form to the demo's "log out everywhere"."""
+    """Serves a page that auto-submits a form to the demo path named by its own path."""
 
     target = ""
 
     def do_GET(self) -> None:
+        path = urlsplit(self.path).path
+        fields = "".join(f'<input type="hidden" name="{k}" value="{v}">'
+                         for k, v in ATTACK_FIELDS.get(path, {}).items())  # fmt: skip
         body = (
             "<!doctype html><title>You won a prize</title><h1>Claiming your prize...</h1>"
-            f'<form method="post" action="{self.target}">'
-            '<input type="hidden" name="confirm" value="yes"></form>'
+            f'<form method="post" action="{self.target}{path}">{fields}</form>'
             "<script>document.forms[0].submit()</script>"
         ).encode()
         self.send_response(200)
@@ -113,7 +76,7 @@ class _AttackerPage(http.server.BaseHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def attacker(demo: RunningServer) -> Iterator[int]:
     """The port of a second loopback server: another origin than the demo's."""
-    handler = type("Attacker", (_AttackerPage,), {"target": f"{demo.url}/auth/logout-all"})
+    handler = type("Attacker", (_AttackerPage,), {"target": demo.url})
     server = http.server.ThreadingHTTPServer((HOST, 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -123,49 +86,6 @@ def attacker(demo: RunningServer) -> Iterator[int]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
-
-
-class Shots:
-    """Numbered screenshots in the test's temporary directory."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.count = 0
-
-    def __call__(self, page: Page, name: str) -> Path:
-        self.count += 1
-        path = self.directory / f"{self.count:02d}-{name}.png"
-        page.screenshot(path=str(path), full_page=True)
-        return path
-
-
-@pytest.fixture
-def shots(tmp_path: Path) -> Shots:
-    directory = tmp_path / "screenshots"
-    directory.mkdir()
-    return Shots(directory)
-
-
-def new_device(browser: Browser, user_agent: str) -> tuple[BrowserContext, Page, list[str]]:
-    """A fresh browser profile (its own cookie jar), a page, and the page's script errors."""
-    context = browser.new_context(user_agent=user_agent, viewport={"width": 1100, "height": 800})
-    context.set_default_timeout(WAIT_MS)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    return context, page, errors
-
-
-def log_in(page: Page, url: str, user: str = "alice", password: str = "wonderland") -> None:
-    page.goto(f"{url}/login")
-    page.fill("#username", user)
-    page.fill("#password", password)
-    page.click("#login")
-    page.wait_for_url(f"{url}/me")
-
-
-def cookie(context: BrowserContext, name: str) -> dict[str, Any] | None:
-    return next((dict(c) for c in context.cookies() if c["name"] == name), None)
 
 
 def test_login_refresh_two_devices_and_log_out_the_other(
@@ -303,8 +223,9 @@ def test_scripts_cannot_read_the_tokens(browser: Browser, demo: RunningServer) -
     context.close()
 
 
+@pytest.mark.parametrize("path", ["/auth/logout-all", "/sessions/logout-all"])
 def test_a_cross_site_form_post_is_refused(
-    browser: Browser, demo: RunningServer, attacker: int, shots: Shots
+    browser: Browser, demo: RunningServer, attacker: int, shots: Shots, path: str
 ) -> None:
     from playwright.sync_api import expect
 
@@ -312,13 +233,13 @@ def test_a_cross_site_form_post_is_refused(
     log_in(page, demo.url)
     sessions_url = f"{demo.url}/auth/sessions"
     before = context.request.get(sessions_url).json()["sessions"]
-    target = f"{demo.url}/auth/logout-all"
+    target = f"{demo.url}{path}"
 
     # Same site, other origin (another port on 127.0.0.1): SameSite=Lax lets the cookies go,
     # so only the middleware's CSRF check stands between the form and "log out everywhere".
     evil = context.new_page()
     with evil.expect_response(lambda r: r.url == target) as answer:
-        evil.goto(f"http://{HOST}:{attacker}/")
+        evil.goto(f"http://{HOST}:{attacker}{path}")
     response = answer.value
     assert response.request.method == "POST"
     assert ACCESS in (response.request.all_headers().get("cookie") or "")
@@ -329,10 +250,11 @@ def test_a_cross_site_form_post_is_refused(
 
     # Another site (localhost is not 127.0.0.1): the browser does not even send the cookies.
     with evil.expect_response(lambda r: r.url == target) as answer:
-        evil.goto(f"http://localhost:{attacker}/")
+        evil.goto(f"http://localhost:{attacker}{path}")
     response = answer.value
     assert "cookie" not in response.request.all_headers()
-    assert response.status == 401
+    # the API answers 401; the page's form sends the visitor to log in
+    assert response.status == (401 if path.startswith("/auth/") else 303)
     shots(evil, "cross-site-attacker-refused")
 
     # Nothing changed: the same sessions, still logged in.
@@ -340,6 +262,26 @@ def test_a_cross_site_form_post_is_refused(
     assert [s["session_id"] for s in after] == [s["session_id"] for s in before]
     page.reload()
     expect(page.locator("#subject")).to_have_text("alice")
+    context.close()
+
+
+def test_another_site_cannot_log_the_visitor_in(
+    browser: Browser, demo: RunningServer, attacker: int, shots: Shots
+) -> None:
+    """Login CSRF: a page elsewhere auto-submits the login form with the attacker's account."""
+    context, page, _ = new_device(browser, UA_LAPTOP)
+    log_in(page, demo.url)
+    evil = context.new_page()
+    for origin in (f"http://{HOST}:{attacker}", f"http://localhost:{attacker}"):
+        with evil.expect_response(lambda r: r.url == f"{demo.url}/login") as answer:
+            evil.goto(f"{origin}/login")
+        response = answer.value
+        assert response.request.method == "POST"
+        assert response.status == 403
+        assert ACCESS not in (response.headers.get("set-cookie") or "")
+        shots(evil, "login-csrf-refused")
+    # still alice, not the attacker's bob
+    assert context.request.get(f"{demo.url}/api/me").json()["subject"] == "alice"
     context.close()
 
 

@@ -87,7 +87,7 @@ def test_check_settings_ok_and_env_file(tmp_path: Path) -> None:
     dotenv.write_text(f"# production\nexport JWTMIDDLEWARE_SECRET='{SECRET}'\nLEEWAY=-4\n")
     out = run("check-settings", "--env-file", str(dotenv))
     assert out.returncode == 1
-    assert "LEEWAY" in out.stdout
+    assert out.stdout.startswith("1 problem in the settings:\n  LEEWAY: ")  # not "problem(s)"
     as_json = tmp_path / "settings.json"
     as_json.write_text(json.dumps({"SECRET": SECRET, "STORE_FAILURE": "maybe"}))
     out = run("check-settings", "--env-file", str(as_json))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -44,13 +45,15 @@ def test_sessions_revoke_and_purge(tmp_path: Path) -> None:
 
     out = run("revoke", "--subject", "alice", env=env)
     assert out.returncode == 0
-    assert "1 sessions ended" in out.stdout
+    assert out.stdout == "revoked every token of alice (1 session ended)\n"  # not "1 sessions"
     assert manager.sessions("alice") == []
     assert "no live sessions" in run("sessions", "alice", env=env).stdout
 
     out = run("purge", env=env)
     assert out.returncode == 0
-    assert out.stdout.startswith("purged ")
+    assert re.fullmatch(r"purged (1 expired entry|\d+ expired entries)\n", out.stdout)
+    assert "purged 1 expired entries" not in out.stdout
+    assert run("revoke", "--subject", "nobody", env=env).stdout.endswith("(0 sessions ended)\n")
     manager.close()
 
 
@@ -63,3 +66,46 @@ def test_bad_store_urls_and_unreachable_stores() -> None:
     assert "error" in out.stderr
     out = run("revoke")
     assert out.returncode == 2
+
+
+def test_help_names_the_program_as_it_was_run() -> None:
+    """The console script's ``--help`` says ``jwtmiddleware``, not ``python -m jwtmiddleware``
+    (issue 15); run as a module, it says ``python -m jwtmiddleware``."""
+    import os
+    import subprocess
+    import sys
+
+    script = Path(sys.executable).with_name("jwtmiddleware")
+    assert script.is_file(), "the console script is installed with the package"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JWTMIDDLEWARE_")}
+    module = [sys.executable, "-m", "jwtmiddleware"]
+    for argv, prog in (([str(script)], "jwtmiddleware"), (module, "python -m jwtmiddleware")):
+        for args, usage in ((["--help"], f"usage: {prog} [-h]"),
+                            (["keygen", "--help"], f"usage: {prog} keygen [-h]")):  # fmt: skip
+            out = subprocess.run([*argv, *args], capture_output=True, text=True, env=env,
+                                 timeout=60, check=False)  # fmt: skip
+            assert out.returncode == 0, out.stderr
+            assert out.stdout.startswith(usage), out.stdout[:200]
+    bad = subprocess.run([str(script), "revoke"], capture_output=True, text=True, env=env,
+                         timeout=60, check=False)  # fmt: skip
+    assert bad.stderr.startswith("usage: jwtmiddleware revoke")
+    assert "python -m" not in bad.stderr
+
+
+def test_program_name() -> None:
+    from jwtmiddleware.cli import program_name
+
+    assert program_name("/venv/lib/python3/site-packages/jwtmiddleware/__main__.py") == (
+        "python -m jwtmiddleware"
+    )
+    assert program_name("/venv/bin/jwtmiddleware") == "jwtmiddleware"
+    assert program_name("/venv/bin/jwtmiddleware.exe") == "jwtmiddleware"
+    assert program_name("/usr/bin/pytest") == "jwtmiddleware"
+
+
+def test_counts_are_singular_and_plural() -> None:
+    from jwtmiddleware._text import count
+
+    assert [count(n, "session") for n in (0, 1, 2)] == ["0 sessions", "1 session", "2 sessions"]
+    assert count(1, "entry", "entries") == "1 entry"
+    assert count(3, "entry", "entries") == "3 entries"

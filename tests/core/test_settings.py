@@ -149,3 +149,37 @@ def test_durations_may_be_timedeltas() -> None:
     with pytest.raises(ConfigurationError) as info:
         Settings(secret=SECRET, jwks_max_age=timedelta(seconds=1.5))
     assert info.value.setting == "JWKS_MAX_AGE"
+
+
+@pytest.mark.parametrize(
+    ("origin", "says"),
+    [
+        ("app.example", "has no scheme"),
+        ("localhost:3000", "has no scheme"),
+        ("//app.example", "has no scheme"),
+        ("https://app.example/login", "is not an origin"),
+        ("https://*.example.com", "is not an origin"),
+        ("https://app.example:99999", "is not an origin"),
+        ("https://user@app.example", "is not an origin"),
+        ("https://", "is not an origin"),
+        ("ftp://app.example", "is not an http or https origin"),
+    ],
+)
+def test_csrf_trusted_origins_are_full_origins(origin: str, says: str) -> None:
+    """Each entry is compared whole (scheme, host, port), so one without a scheme is refused
+    at start-up instead of never matching (issue 15)."""
+    with pytest.raises(ConfigurationError) as info:
+        Settings(secret=SECRET, csrf_trusted_origins=[origin])
+    assert info.value.setting == "CSRF_TRUSTED_ORIGINS"
+    assert says in str(info.value)
+    assert "https://app.example" in str(info.value)  # shows the expected form
+
+
+def test_csrf_trusted_origins_from_the_environment() -> None:
+    origins = "https://app.example,http://localhost:3000"
+    env = {"JWTMIDDLEWARE_SECRET": SECRET, "JWTMIDDLEWARE_CSRF_TRUSTED_ORIGINS": origins}
+    settings = Settings.from_env(env)
+    assert settings.csrf_trusted_origins == ("https://app.example", "http://localhost:3000")
+    with pytest.raises(ConfigurationError) as info:
+        Settings.from_env({**env, "JWTMIDDLEWARE_CSRF_TRUSTED_ORIGINS": "app.example"})
+    assert str(info.value).startswith("CSRF_TRUSTED_ORIGINS: 'app.example' has no scheme")

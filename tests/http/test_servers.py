@@ -151,6 +151,24 @@ def test_token_in_cookie_is_accepted(deployment: Deployment, client: httpx.Clien
     assert response.json()["subject"] == "carol"
 
 
+def test_the_csrf_origin_check_compares_the_scheme(
+    deployment: Deployment, client: httpx.Client
+) -> None:
+    """Issue 15 over real HTTP: against this plain-http server, a cookie-token POST with the
+    right CSRF header passes only from ``http://<host>``, not ``https://`` or ``ftp://``."""
+    token = mint_token(deployment.settings, {"csrf": "proof-1"}, subject="alice")
+    host = f"{HOST}:{deployment.server.url.rsplit(':', 1)[1]}"
+    statuses = {}
+    for scheme in ("http", "https", "ftp"):
+        headers = [("Cookie", f"access_token={token}"), ("X-CSRF-Token", "proof-1"),
+                   ("Origin", f"{scheme}://{host}")]  # fmt: skip
+        response = client.post("/api/me", headers=headers)
+        statuses[scheme] = response.status_code
+        if response.status_code == 403:
+            assert response.json()["error"] == "csrf_failed"
+    assert statuses == {"http": 200, "https": 403, "ftp": 403}
+
+
 def test_protected_response_varies_on_the_credentials(
     deployment: Deployment, client: httpx.Client
 ) -> None:

@@ -64,8 +64,8 @@ def test_keygen_refuses_to_overwrite(tmp_path: Path) -> None:
 def test_keygen_json_without_out_and_bad_algorithms() -> None:
     result = run("keygen", "--alg", "ES256", "--json")
     document = json.loads(result.stdout)
-    assert document["private_key_pem"].startswith("-----BEGIN PRIVATE KEY-----")
-    assert document["public_jwk"]["kid"]  # the RFC 7638 thumbprint
+    kid = document["public_jwk"]["kid"]  # the RFC 7638 thumbprint
+    assert document["private_key_pem"].startswith(f"kid: {kid}\nalg: ES256\n-----BEGIN PRIVATE KEY")
     for alg, hint in (("HS256", "HMAC needs no key pair"), ("XS999", "unsupported algorithm")):
         bad = run("keygen", "--alg", alg)
         assert bad.returncode == 2

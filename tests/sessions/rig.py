@@ -114,6 +114,10 @@ class Req:
     query: str = ""
     #: Request body chunks (ASGI sends each as one message; WSGI gets them joined).
     body: Sequence[bytes] = ()
+    #: The scheme the server saw (ASGI ``scope["scheme"]``, WSGI ``wsgi.url_scheme``).
+    scheme: str = "http"
+    #: The ``Host`` header.
+    host: str = "testserver"
 
 
 # -- the application, decided once and served twice ------------------------------------------------
@@ -234,6 +238,8 @@ class Rig:
     async def _asgi_call(self, req: Req) -> Result:
         assert isinstance(self.middleware, JWTMiddleware)
         scope = ASGIClient.scope("http", req.method, req.path, self._headers(req), req.query)
+        scope["scheme"] = req.scheme
+        scope["headers"] = [(b"host", req.host.encode("latin-1")), *scope["headers"][1:]]
         chunks = list(req.body) or [b""]
         incoming = [
             {"type": "http.request", "body": c, "more_body": i < len(chunks) - 1}
@@ -264,6 +270,8 @@ class Rig:
     def _wsgi_call(self, req: Req) -> Result:
         assert isinstance(self.middleware, JWTWSGIMiddleware)
         environ = WSGIClient.environ(req.method, req.path, self._headers(req), req.query)
+        environ["wsgi.url_scheme"] = req.scheme
+        environ["HTTP_HOST"] = req.host
         environ["wsgi.input"] = io.BytesIO(b"".join(req.body))
         environ["wsgi.multithread"] = True
         captured: list[tuple[str, list[tuple[str, str]]]] = []

@@ -181,3 +181,95 @@ def test_large_bodies(rig: Rig, pair: TokenPair) -> None:
     # a form field beyond the 64 KiB the middleware reads is no proof
     late_field = [*chunks, f"&csrf_token={pair.csrf_token}".encode()]
     expect_csrf_refusal(send(rig, pair, headers=[FORM], body=late_field))
+
+
+# -- the Origin is compared whole: scheme, host and port --------------------------------------
+
+SAME_HOST_ORIGINS = ["http://testserver", "https://testserver", "ftp://testserver",
+                     "ws://testserver", "wss://testserver"]  # fmt: skip
+
+
+@pytest.mark.parametrize("server_scheme", ["http", "https"])
+def test_only_the_servers_own_scheme_passes(rig: Rig, pair: TokenPair, server_scheme: str) -> None:
+    """Issue 15: ``https://``, ``http://`` and ``ftp://`` origins of the same host all passed
+    against an ``http`` server, because only host and port were compared."""
+    proof = ("X-CSRF-Token", pair.csrf_token)
+    passed = []
+    for origin in SAME_HOST_ORIGINS:
+        result = send(rig, pair, headers=[("Origin", origin), proof], scheme=server_scheme)
+        if result.status == 200:
+            passed.append(origin)
+        else:
+            expect_csrf_refusal(result)
+    assert passed == [f"{server_scheme}://testserver"]
+
+
+@pytest.mark.parametrize(
+    ("scheme", "host", "origin", "allowed"),
+    [
+        ("http", "testserver", "http://testserver:80", True),  # the default port, spelled out
+        ("http", "testserver:80", "http://testserver", True),
+        ("http", "testserver", "http://testserver:443", False),
+        ("http", "testserver", "http://testserver:8080", False),
+        ("http", "testserver:8080", "http://testserver:8080", True),
+        ("http", "testserver:8080", "http://testserver", False),
+        ("http", "testserver:8080", "https://testserver:8080", False),
+        ("https", "testserver", "https://testserver:443", True),
+        ("https", "testserver:443", "https://testserver", True),
+        ("https", "testserver", "http://testserver:443", False),
+        ("https", "testserver:8443", "https://testserver:8443", True),
+        ("http", "TestServer", "http://testserver", True),  # host names are case-insensitive
+        ("http", "[::1]:8000", "http://[::1]:8000", True),
+        ("http", "[::1]:8000", "http://[::1]:8001", False),
+        # not an origin at all, or a Host that is not a host
+        ("http", "testserver", "http://testserver/path", False),
+        ("http", "testserver", "http://user@testserver", False),
+        ("http", "testserver", "http://testserver:99999", False),
+        ("http", "testserver", "testserver", False),
+        ("http", "testserver@evil.example", "http://evil.example", False),
+        ("http", "testserver/x", "http://testserver", False),
+    ],
+)
+def test_ports_are_normalised_and_compared(
+    rig: Rig, pair: TokenPair, scheme: str, host: str, origin: str, allowed: bool
+) -> None:
+    headers = [("Origin", origin), ("X-CSRF-Token", pair.csrf_token)]
+    result = send(rig, pair, headers=headers, scheme=scheme, host=host)
+    if allowed:
+        assert result.status == 200, (result.status, result.body)
+    else:
+        expect_csrf_refusal(result)
+
+
+@pytest.mark.parametrize(
+    ("origin", "allowed"),
+    [
+        ("https://app.example", True),
+        ("https://app.example:443", True),
+        ("HTTPS://APP.EXAMPLE", True),
+        ("http://app.example", False),  # trusted entries are full origins: the scheme counts
+        ("http://app.example:443", False),
+        ("ftp://app.example", False),
+        ("https://app.example:8443", False),
+    ],
+)
+def test_trusted_origins_are_full_origins(
+    rig: Rig, pair: TokenPair, origin: str, allowed: bool
+) -> None:
+    headers = [("Origin", origin), ("Sec-Fetch-Site", "cross-site"),
+               ("X-CSRF-Token", pair.csrf_token)]  # fmt: skip
+    result = send(rig, pair, headers=headers)
+    if allowed:
+        assert result.status == 200, (result.status, result.body)
+    else:
+        expect_csrf_refusal(result)
+
+
+def test_a_trusted_origin_with_a_port(make_rig: MakeRig) -> None:
+    rig = make_rig(csrf_trusted_origins=("http://localhost:3000", "https://App.Example:443/"))
+    pair = rig.manager.login("alice")
+    proof = ("X-CSRF-Token", pair.csrf_token)
+    expected = {"http://localhost:3000": 200, "http://localhost": 403,
+                "https://localhost:3000": 403, "https://app.example": 200}  # fmt: skip
+    for origin, status in expected.items():
+        assert send(rig, pair, headers=[("Origin", origin), proof]).status == status, origin

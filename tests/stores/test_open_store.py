@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -182,3 +184,56 @@ def test_exports() -> None:
     assert issubclass(stores.MemoryStore, Store)
     with pytest.raises(AttributeError):
         stores.NotAStore  # noqa: B018
+
+
+# -- SQLite files that cannot serve: a ConfigurationError naming STORE and the file (issue 15) --
+
+
+def test_a_missing_sqlite_directory_names_the_setting_and_the_path(tmp_path: Path) -> None:
+    target = tmp_path / "no-such-dir" / "revocations.db"
+    with pytest.raises(ConfigurationError) as info:
+        open_store(f"sqlite:///{target}")
+    assert info.value.setting == "STORE"
+    assert str(target) in str(info.value)
+    assert str(tmp_path / "no-such-dir") in str(info.value)
+    assert not (tmp_path / "no-such-dir").exists()  # nothing created behind our back
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"this is not a database\n" * 100, b"SQLite format 3\x00" + b"\xff" * 4000],
+)
+def test_a_corrupt_sqlite_file_names_the_setting_and_the_file(
+    tmp_path: Path, content: bytes
+) -> None:
+    target = tmp_path / "corrupt.db"
+    target.write_bytes(content)
+    with pytest.raises(ConfigurationError) as info:
+        open_store(f"sqlite:///{target}")
+    assert info.value.setting == "STORE"
+    assert str(target) in str(info.value)
+    assert isinstance(info.value.__cause__, sqlite3.DatabaseError)  # the detail, for logs
+    assert target.read_bytes() == content  # left as it was
+
+
+def test_a_directory_in_place_of_the_sqlite_file(tmp_path: Path) -> None:
+    target = tmp_path / "store.db"
+    target.mkdir()
+    with pytest.raises(ConfigurationError) as info:
+        open_store(f"sqlite:///{target}")
+    assert info.value.setting == "STORE"
+    assert str(target) in str(info.value)
+
+
+def test_the_command_line_reports_a_corrupt_store_and_exits_2(tmp_path: Path) -> None:
+    target = tmp_path / "corrupt.db"
+    target.write_bytes(b"garbage" * 500)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JWTMIDDLEWARE_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "jwtmiddleware", "sessions", "alice", "--store",
+         f"sqlite:///{target}"],
+        capture_output=True, text=True, env=env, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"configuration error: STORE: '{target}' is not a usable")
+    assert "Traceback" not in result.stderr

@@ -102,8 +102,10 @@ def test_locked_database_raises_store_unavailable(tmp_path: Path) -> None:
 
 
 def test_unopenable_path_raises_store_unavailable(tmp_path: Path) -> None:
-    with pytest.raises(StoreUnavailable):
-        SQLiteStore(tmp_path / "missing-dir" / "x.db")
+    target = tmp_path / "missing-dir" / "x.db"
+    with pytest.raises(StoreUnavailable) as info:
+        SQLiteStore(target)
+    assert str(target) in str(info.value)  # which file could not be opened
 
 
 def test_schema_is_idempotent_and_pragmas_are_set(tmp_path: Path) -> None:

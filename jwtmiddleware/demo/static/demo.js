@@ -68,18 +68,29 @@ function clock(ts) {
   return new Date(ts * 1000).toLocaleTimeString();
 }
 
-function ago(ts) {
-  const s = Math.round(Date.now() / 1000 - ts);
-  if (s < 5) return "just now";
-  if (s < 60) return s + " s ago";
-  if (s < 3600) return Math.floor(s / 60) + " min ago";
-  return Math.floor(s / 3600) + " h ago";
+// The server's clock minus this browser's, so "ago" and "in" are right even when they differ.
+const serverOffset = page.now ? Number(page.now) - Date.now() / 1000 : 0;
+
+function span(seconds) {
+  if (seconds < 60) return seconds + " s";
+  if (seconds < 3600) return Math.floor(seconds / 60) + " min";
+  if (seconds < 86400) return Math.floor(seconds / 3600) + " h";
+  return Math.floor(seconds / 86400) + " d";
+}
+
+// "in 4 min" for a time ahead (an exp), "2 min ago" for one behind; "just now" only within
+// five seconds in the past.
+function relative(ts) {
+  const s = Math.round(ts - (Date.now() / 1000 + serverOffset));
+  if (s > 0) return "in " + span(s);
+  if (s > -5) return "just now";
+  return span(-s) + " ago";
 }
 
 function localizeTimes() {
   for (const el of document.querySelectorAll("time[data-ts]")) {
     const ts = Number(el.dataset.ts);
-    el.textContent = new Date(ts * 1000).toLocaleString() + " (" + ago(ts) + ")";
+    el.textContent = new Date(ts * 1000).toLocaleString() + " (" + relative(ts) + ")";
   }
 }
 
@@ -104,11 +115,6 @@ const actions = {
   async "logout-others"() {
     const result = await api("POST", "/auth/logout-others");
     if (result.ok) location.reload();
-    else showError("#action-error", describe(result));
-  },
-  async "logout-all"() {
-    const result = await api("POST", "/auth/logout-all");
-    if (result.ok) location.assign("/login?why=logged-out");
     else showError("#action-error", describe(result));
   },
   async "revoke-session"(button) {

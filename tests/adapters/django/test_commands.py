@@ -48,6 +48,8 @@ def test_revoke_session_logs_one_device_out(client: Client) -> None:
 def test_revoke_subject_logs_out_everywhere(client: Client) -> None:
     one, two = _login("carol"), _login("carol")
     assert "(2 sessions ended)" in _run("jwt_revoke", "--subject", "carol")
+    _login("erin")
+    assert _run("jwt_revoke", "--subject", "erin").endswith("(1 session ended)\n")
     for pair in (one, two):
         assert client.get("/api/me", headers=bearer(pair.access_token)).status_code == 401
 

@@ -97,6 +97,33 @@ def test_cross_site_cookie_post_is_refused(csrf_client: Client) -> None:
     assert _ours(response)
 
 
+@pytest.mark.parametrize("secure", [False, True])
+def test_the_origin_must_have_the_requests_scheme(csrf_client: Client, secure: bool) -> None:
+    """The request's own origin takes Django's ``request.scheme``: over http only an
+    ``http://`` Origin of the host passes, over https only ``https://`` (issue 15)."""
+    csrf = _cookie(csrf_client)
+    passed = []
+    for scheme in ("http", "https", "ftp"):
+        headers = {"X-CSRF-Token": csrf, "Origin": f"{scheme}://testserver", "Host": "testserver"}
+        response = csrf_client.post("/api/echo", {}, secure=secure, headers=headers)
+        if response.status_code == 200:
+            passed.append(scheme)
+        else:
+            assert _ours(response)
+    assert passed == ["https" if secure else "http"]
+
+
+def test_behind_a_proxy_the_scheme_follows_secure_proxy_ssl_header(csrf_client: Client) -> None:
+    from django.test import override_settings
+
+    csrf = _cookie(csrf_client)
+    headers = {"X-CSRF-Token": csrf, "Origin": "https://testserver", "Host": "testserver",
+               "X-Forwarded-Proto": "https"}  # fmt: skip
+    assert _ours(csrf_client.post("/api/echo", {}, headers=headers))  # plain http to Django
+    with override_settings(SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https")):
+        assert csrf_client.post("/api/echo", {}, headers=headers).status_code == 200
+
+
 def test_session_form_without_jwt_is_guarded_by_django(csrf_client: Client) -> None:
     assert _djangos(csrf_client.post("/optional/form", {"x": "1"}))
     csrf_client.cookies["csrftoken"] = DJANGO_SECRET

@@ -28,4 +28,5 @@ class Command(BaseCommand):  # type: ignore[misc]  # Django has no type informat
         finally:
             if owned:
                 manager.close()
-        self.stdout.write(f"purged {purged} expired entries")
+        entries = "expired entry" if purged == 1 else "expired entries"
+        self.stdout.write(f"purged {purged} {entries}")

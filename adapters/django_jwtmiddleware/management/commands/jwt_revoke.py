@@ -35,7 +35,8 @@ class Command(BaseCommand):  # type: ignore[misc]  # Django has no type informat
             elif options.get("subject"):
                 subject = options["subject"]
                 ended = manager.logout_everywhere(subject, issuer=issuer)
-                self.stdout.write(f"revoked every token of {subject} ({ended} sessions ended)")
+                sessions = "session" if ended == 1 else "sessions"
+                self.stdout.write(f"revoked every token of {subject} ({ended} {sessions} ended)")
             else:
                 sid = options["session"]
                 found = manager.revoke_session(sid)
