@@ -1,14 +1,18 @@
-"""What the revocation check costs per request, by store, in process.
+"""What the revocation check costs per request, by store, in process: the mirror against asking
+the store on every request (``STORE_MAX_LAG = 0``).
 
-The middleware asks the store on every request, after the signature and claims passed (here:
-a verified-token cache hit, HS256), so the difference to the same middleware without a store is
-the price of the check. Stores: ``memory://``, ``sqlite:///`` (a file in a temporary
-directory) and ``redis://`` (a ``redis-server`` this script starts on a free loopback port with
-``--save "" --appendonly no`` and stops by pid; skipped when there is no ``redis-server``).
-Each store holds 1,000 revoked token ids and a revoked subject, so the lookups are not on empty
-tables. Measured through ``JWTMiddleware`` (ASGI: async store calls; SQLite's run in a worker
-thread) and ``JWTWSGIMiddleware`` (sync calls), and ``Store.is_revoked`` alone. Every store is
-checked to refuse a revoked token before it is timed. Usage::
+The middleware checks revocation after the signature and claims passed (here: a verified-token
+cache hit, HS256). With the mirror (``STORE_MAX_LAG = 1``, the default) the check is a few
+dictionary lookups in memory; with ``STORE_MAX_LAG = 0`` it is a store call per request. Every
+configuration is timed side by side with the bare app and the middleware without a store, so
+the table gives what each adds over the bare app and over the no-store middleware. Stores:
+``memory://``, ``sqlite:///`` (a file in a temporary directory) and ``redis://`` (a
+``redis-server`` this script starts on a free loopback port with ``--save "" --appendonly no``
+and stops by pid; skipped when there is no ``redis-server``). Each store holds 1,000 revoked
+token ids and a revoked subject, so the lookups are not on empty tables. Every configuration is
+checked to refuse a revoked token before it is timed. After the timing, the Redis server's
+``INFO commandstats`` is read around 20,000 requests through each Redis configuration: the
+commands Redis served per request (the mirror's follower included). Usage::
 
     python benchmarks/bench_revocation.py [--quick] [--rounds N] [--json PATH]
 """
@@ -42,6 +46,7 @@ from _common import (
     cycle_next,
     environment,
     key_material,
+    markdown_table,
     measure,
     noop_receive,
     noop_send,
@@ -57,6 +62,11 @@ from jwtmiddleware.stores import Store, open_store
 from jwtmiddleware.stores.base import RevocationQuery
 
 REVOKED_IDS = 1000
+COUNTED_REQUESTS = 20_000
+#: The middleware of each configuration, by name (for counting Redis commands after timing).
+APPS: dict[str, Any] = {}
+NO_STORE_ASGI, NO_STORE_WSGI = "JWTMiddleware, no store", "JWTWSGIMiddleware, no store"
+LAG0 = "STORE_MAX_LAG=0"
 _READY_TIMEOUT = 5.0
 
 
@@ -117,8 +127,47 @@ def _fill(store: Store) -> None:
     store.revoke_subject(ISSUER, "someone-else", before=now, expires_at=now + 3600, now=now)
 
 
+BARE_ASGI, BARE_WSGI = "bare ASGI app", "bare WSGI app"
+
+
+def _bare_asgi(token: str) -> Case:
+    scopes = [asgi_scope(token)]
+
+    async def timed(n: int) -> int:
+        next_scope, receive, send = cycle_next(scopes), noop_receive, noop_send
+        start = time.perf_counter_ns()
+        for _ in range(n):
+            await bare_asgi(next_scope(), receive, send)
+        return time.perf_counter_ns() - start
+
+    async def check() -> None:
+        return None
+
+    return Case(BARE_ASGI, "asgi", None, timed, check)
+
+
+def _bare_wsgi(token: str) -> Case:
+    environs = [wsgi_environ(token)]
+
+    async def timed(n: int) -> int:
+        next_environ, start_response = cycle_next(environs), noop_start_response
+        start = time.perf_counter_ns()
+        for _ in range(n):
+            for _chunk in bare_wsgi(next_environ().copy(), start_response):
+                pass
+        return time.perf_counter_ns() - start
+
+    async def check() -> None:
+        return None
+
+    return Case(BARE_WSGI, "wsgi", None, timed, check)
+
+
 def _asgi(name: str, settings: Settings, store: Store | None, token: str, revoked: str) -> Case:
     app = JWTMiddleware(bare_asgi, settings=settings, store=store)
+    if app.mirror is not None:
+        require(app.start(10), f"{name}: the mirror did not load")
+    APPS[name] = (app, token)
     scopes = [asgi_scope(token)]
 
     async def timed(n: int) -> int:
@@ -139,12 +188,14 @@ def _asgi(name: str, settings: Settings, store: Store | None, token: str, revoke
             await app(asgi_scope(tok), noop_receive, record)
             require(statuses == [expected], f"{name}: answered {statuses}, not {expected}")
 
-    baseline = None if store is None else "JWTMiddleware, no store"
-    return Case(name, "asgi", baseline, timed, check)
+    return Case(name, "asgi", BARE_ASGI, timed, check)
 
 
 def _wsgi(name: str, settings: Settings, store: Store | None, token: str, revoked: str) -> Case:
     app = JWTWSGIMiddleware(bare_wsgi, settings=settings, store=store)
+    if app.mirror is not None:
+        require(app.start(10), f"{name}: the mirror did not load")
+    APPS[name] = (app, token)
     environs = [wsgi_environ(token)]
 
     async def timed(n: int) -> int:
@@ -165,8 +216,7 @@ def _wsgi(name: str, settings: Settings, store: Store | None, token: str, revoke
             b"".join(app(wsgi_environ(tok), record))
             require(statuses[0].startswith(expected), f"{name}: answered {statuses}")
 
-    baseline = None if store is None else "JWTWSGIMiddleware, no store"
-    return Case(name, "wsgi", baseline, timed, check)
+    return Case(name, "wsgi", BARE_WSGI, timed, check)
 
 
 def _lookup(name: str, store: Store, query: RevocationQuery) -> Case:
@@ -199,16 +249,15 @@ def build_cases(directory: Path, redis_url: str | None) -> tuple[list[Case], lis
     query = RevocationQuery(
         issuer=ISSUER, subject=SUBJECT, token_id="not-revoked", session_id=None, issued_at=now
     )
-    cases = [_asgi("JWTMiddleware, no store", settings, None, token, revoked)]
-    cases += [
-        _asgi(f"JWTMiddleware, {kind} store", settings, store, token, revoked)
-        for kind, store in stores.items()
-    ]
-    cases.append(_wsgi("JWTWSGIMiddleware, no store", settings, None, token, revoked))
-    cases += [
-        _wsgi(f"JWTWSGIMiddleware, {kind} store", settings, store, token, revoked)
-        for kind, store in stores.items()
-    ]
+    lag0 = settings.replace(store_max_lag=0)
+    cases = [_bare_asgi(token), _asgi(NO_STORE_ASGI, settings, None, token, revoked)]
+    for kind, store in stores.items():
+        cases.append(_asgi(f"JWTMiddleware, {kind} mirror", settings, store, token, revoked))
+        cases.append(_asgi(f"JWTMiddleware, {kind} {LAG0}", lag0, store, token, revoked))
+    cases += [_bare_wsgi(token), _wsgi(NO_STORE_WSGI, settings, None, token, revoked)]
+    for kind, store in stores.items():
+        cases.append(_wsgi(f"JWTWSGIMiddleware, {kind} mirror", settings, store, token, revoked))
+        cases.append(_wsgi(f"JWTWSGIMiddleware, {kind} {LAG0}", lag0, store, token, revoked))
     cases += [
         _lookup(f"{type(store).__name__}.is_revoked alone", store, query)
         for store in stores.values()
@@ -225,6 +274,78 @@ def revoked_jti(token: str) -> str:
     return str(claims["jti"])
 
 
+def _run_requests(name: str, n: int) -> None:
+    app, token = APPS[name]
+    if isinstance(app, JWTMiddleware):
+        scope = asgi_scope(token)
+
+        async def run() -> None:
+            for _ in range(n):
+                await app(dict(scope), noop_receive, noop_send)
+
+        asyncio.run(run())
+    else:
+        environ = wsgi_environ(token)
+        for _ in range(n):
+            for _chunk in app(environ.copy(), noop_start_response):
+                pass
+
+
+def redis_commands_per_request(url: str) -> list[dict[str, Any]]:
+    """Commands Redis served (by name, inside scripts included) over ``COUNTED_REQUESTS``
+    requests through each Redis configuration, the mirror's follower included."""
+    import redis
+
+    probe = redis.Redis.from_url(url)
+    rows = []
+    try:
+        for name in [n for n in APPS if "redis" in n]:
+            before = probe.info("commandstats")
+            started = time.perf_counter()
+            _run_requests(name, COUNTED_REQUESTS)
+            took = time.perf_counter() - started
+            after = probe.info("commandstats")
+            calls = {
+                k.removeprefix("cmdstat_"): int(v["calls"]) - int(before.get(k, {}).get("calls", 0))
+                for k, v in after.items()
+                if k != "cmdstat_info"
+            }
+            calls = {k: v for k, v in calls.items() if v}
+            total = sum(calls.values())
+            rows.append({"configuration": name, "requests": COUNTED_REQUESTS,
+                         "seconds": round(took, 2), "commands": calls,
+                         "per_request": round(total / COUNTED_REQUESTS, 4)})  # fmt: skip
+    finally:
+        probe.close()
+    return rows
+
+
+def ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per store and interface: the mirror's added time over the no-store middleware's (both
+    over the bare app; target <= 1.2), and what the check costs per request with
+    STORE_MAX_LAG=0 against with the mirror (both over the no-store middleware; target >= 10)."""
+    by = {row["configuration"]: row for row in rows}
+    out = []
+    for iface, no_store in (("JWTMiddleware", NO_STORE_ASGI), ("JWTWSGIMiddleware", NO_STORE_WSGI)):
+        base = by[no_store]["added_us"]
+        for kind in ("memory", "sqlite", "redis"):
+            mirror, lag0 = by.get(f"{iface}, {kind} mirror"), by.get(f"{iface}, {kind} {LAG0}")
+            if mirror is None or lag0 is None:
+                continue
+            check_mirror = mirror["median_us"] - by[no_store]["median_us"]
+            check_lag0 = lag0["median_us"] - by[no_store]["median_us"]
+            out.append({
+                "interface": iface,
+                "store": kind,
+                "mirror_over_no_store": round(mirror["added_us"] / base, 3),
+                "check_us_mirror": round(check_mirror, 3),
+                "check_us_lag0": round(check_lag0, 3),
+                "lag0_over_mirror": round(check_lag0 / check_mirror, 1)
+                if check_mirror > 0 else None,
+            })  # fmt: skip
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--rounds", type=int, help="timed rounds per configuration (7; quick: 3)")
@@ -239,10 +360,12 @@ def main(argv: list[str] | None = None) -> int:
         cases, stores = build_cases(Path(tmp), url)
         try:
             asyncio.run(measure(cases, timing))
+            commands = redis_commands_per_request(url) if url is not None else []
         finally:
             for store in stores:
                 store.close()
     rows = case_rows(cases)
+    summary = ratios(rows)
     seconds = round(time.perf_counter() - started, 1)
     _write_json(
         args.json,
@@ -254,6 +377,8 @@ def main(argv: list[str] | None = None) -> int:
             "redis": url is not None,
             "seconds": seconds,
             "results": rows,
+            "ratios": summary,
+            "redis_commands": commands,
         },
     )
     print(
@@ -261,6 +386,24 @@ def main(argv: list[str] | None = None) -> int:
         f"in process ({seconds} s){'' if url else '; no redis-server: Redis not measured'}\n"
     )
     print(timing_table(rows))
+    print("\nthe check's cost: mirror vs no store (added over the bare app), STORE_MAX_LAG=0 vs"
+          " mirror (added over the no-store middleware)\n")  # fmt: skip
+    print(markdown_table(
+        ["interface", "store", "mirror / no store (<= 1.2)", "check µs, mirror",
+         "check µs, lag 0", "lag 0 / mirror (>= 10)"],
+        [[r["interface"], r["store"], f"{r['mirror_over_no_store']:.2f}x",
+          f"{r['check_us_mirror']:+.2f}", f"{r['check_us_lag0']:+.2f}",
+          "—" if r["lag0_over_mirror"] is None else f"{r['lag0_over_mirror']:.0f}x"]
+         for r in summary],
+    ))  # fmt: skip
+    if commands:
+        print(f"\nRedis commands over {COUNTED_REQUESTS:,} requests (INFO commandstats)\n")
+        print(markdown_table(
+            ["configuration", "commands / request", "commands", "seconds"],
+            [[r["configuration"], f"{r['per_request']:.4f}",
+              ", ".join(f"{k} {v}" for k, v in sorted(r["commands"].items())) or "none",
+              f"{r['seconds']:.2f}"] for r in commands],
+        ))  # fmt: skip
     return 0
 
 

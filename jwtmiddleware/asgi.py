@@ -126,7 +126,7 @@ class JWTMiddleware(MiddlewareCore):
         self._vary_header = (b"vary", self._vary.encode("latin-1")) if self._vary else None
         self._fast = self.authenticator.fast_path
         self._store_effects = self.authenticator.store_effects
-        self._check_revoked = self.authenticator.check_revoked if self.mirror is not None else None
+        self._check_revoked = self.authenticator.check_revoked
         # lifespan passes through untouched unless there is something to start or close.
         self._handles_lifespan = self.mirror is not None or self._owns_store
         self._header_name = self.settings.header_name.lower().encode("latin-1")
@@ -183,7 +183,7 @@ class JWTMiddleware(MiddlewareCore):
                                 fast = self._bearer(authorization, now)
                         if fast is not None:
                             if self._check_revoked is not None:  # the mirror: no I/O
-                                self._check_revoked(fast, now)
+                                self._check_revoked(fast[4], now)  # type: ignore[arg-type]
                             elif self._store_effects:
                                 identity = cast("Identity", fast[0])
                                 checks = self.authenticator.store_checks(identity, now)

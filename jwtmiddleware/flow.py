@@ -208,6 +208,13 @@ class Authenticator:
         self.mirror = mirror if self.uses_store else None
         #: Whether the store checks of a request are effects (no mirror).
         self.store_effects = self.uses_store and self.mirror is None
+        #: ``check_revoked(keys, now)``: the store checks of a verified request, answered by
+        #: the mirror (no effect, no I/O): raises ``TokenRevoked``, or ``StoreStale`` when the
+        #: mirror is older than ``STORE_MAX_LAG`` under ``STORE_FAILURE = "closed"`` (under
+        #: ``"open"`` the request passes and is counted). ``None`` without a mirror.
+        self.check_revoked = (
+            None if self.mirror is None else self.mirror.checker(on_stale=self._when_stale)
+        )
         self._csrf_cookie = settings.csrf_protection and "cookie" in settings.sources
         #: Whether :meth:`flow` can yield effects at all; when false, :meth:`decide` suffices.
         self.uses_effects = self.store_effects or self._csrf_cookie or bool(settings.one_time_paths)
@@ -363,28 +370,14 @@ class Authenticator:
             raise InvalidSignature("no key for this kid and algorithm") from need
         if verified is None:
             return _ANONYMOUS_RESULT
-        if self.mirror is not None:
-            self.check_revoked(verified, now)
+        if self.check_revoked is not None:
+            self.check_revoked(verified[4], now)  # type: ignore[arg-type]
         return self._result(verified, now)
 
-    def check_revoked(self, result: AuthResult, now: float) -> None:
-        """The store checks of a verified request, answered by the mirror: no effect, no I/O.
-
-        :raises TokenRevoked: the token, its session or its subject was revoked.
-        :raises StoreStale: the mirror is older than ``STORE_MAX_LAG`` (unless
-            ``STORE_FAILURE = "open"``, which lets the request through and counts it).
-        """
-        mirror = self.mirror
-        assert mirror is not None
-        keys = result[4]
-        assert keys is not None
-        try:
-            if mirror.revoked(keys, now):
-                raise TokenRevoked("revoked in the store")
-        except StoreStale as exc:
-            if not self._fail_open:
-                raise
-            self._allowed_despite(exc)
+    def _when_stale(self, exc: StoreStale) -> None:
+        if not self._fail_open:
+            raise exc
+        self._allowed_despite(exc)
 
     def _allowed_despite(self, exc: StoreUnavailable) -> None:
         self.store_failures_allowed += 1
@@ -417,8 +410,8 @@ class Authenticator:
             if presented is None and self.csrf.wants_form(view):
                 presented = yield ReadForm(self.csrf.field)
             self.csrf.check_token(identity.claims, presented)
-        if self.mirror is not None:
-            self.check_revoked(verified, now)
+        if self.check_revoked is not None:
+            self.check_revoked(verified[4], now)  # type: ignore[arg-type]
         elif self.uses_store:
             yield from self._store_checks(identity, now, fail_open=self._fail_open)
         return self._result(verified, now)
@@ -470,7 +463,7 @@ class Authenticator:
         # STORE_FAILURE=open does not apply: a one-time token that cannot be checked and
         # marked used is refused.
         if self.mirror is not None:
-            if self.mirror.revoked(revocation_keys(claims), now):
+            if self.mirror.revoked(revocation_keys(claims), now):  # stale: StoreStale, refused
                 raise TokenRevoked("revoked in the store")
         else:
             yield from self._store_checks(identity, now, fail_open=False)

@@ -70,7 +70,7 @@ class JWTWSGIMiddleware(MiddlewareCore):
         self._setup(settings, store, clock)
         self._fast = self.authenticator.fast_path
         self._store_effects = self.authenticator.store_effects
-        self._check_revoked = self.authenticator.check_revoked if self.mirror is not None else None
+        self._check_revoked = self.authenticator.check_revoked
         self._header_key = "HTTP_" + self.settings.header_name.upper().replace("-", "_")
         self._cookie_key = self.settings.access_cookie_name + "="
         self._max_fast = len(self.settings.header_scheme) + 1 + self.settings.max_token_bytes
@@ -98,7 +98,7 @@ class JWTWSGIMiddleware(MiddlewareCore):
                         )
                     if fast is not None:
                         if self._check_revoked is not None:  # the mirror: no I/O
-                            self._check_revoked(fast, now)
+                            self._check_revoked(fast[4], now)  # type: ignore[arg-type]
                         elif self._store_effects:
                             identity = cast("Identity", fast.identity)
                             run_sync(self.authenticator.store_checks(identity, now), self.store)

@@ -2,7 +2,8 @@
 
 :class:`RevocationState` is what a mirror holds (and what the memory store holds itself): every
 live revocation keyed by :func:`~._changes.lookup_key`. Reads are plain dictionary lookups with
-no lock (each is atomic under the GIL); one writer at a time applies changes (the mirror's
+no lock (each is atomic under the GIL), done by :meth:`Mirror.checker
+<jwtmiddleware.stores.mirror.Mirror.checker>`; one writer at a time applies changes (the mirror's
 follower thread, or a store method under the store's lock, or this process's own writes).
 Entries leave when they expire: :meth:`RevocationState.sweep` drops them bucket by bucket, so a
 sweep costs what expired, not what is held.
@@ -13,7 +14,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable
 
-from ._changes import SESSION, SUBJECT, TOKEN, Change, RevocationKeys, lookup_key
+from ._changes import SESSION, SUBJECT, TOKEN, Change, lookup_key
 
 __all__ = ["RevocationState"]
 
@@ -142,25 +143,3 @@ class RevocationState:
             del table[key]
             return 1
         return 0
-
-    # -- reading ------------------------------------------------------------------------------
-
-    def revoked(self, keys: RevocationKeys, now: float) -> bool:
-        """Whether the token's id, its session or its subject's watermark revokes it."""
-        key = keys[0]
-        if key is not None:
-            exp = self.tokens.get(key)
-            if exp is not None and exp > now:
-                return True
-        key = keys[1]
-        if key is not None:
-            exp = self.sessions.get(key)
-            if exp is not None and exp > now:
-                return True
-        key = keys[2]
-        if key is not None:
-            mark = self.subjects.get(key)
-            if mark is not None and mark[1] > now:
-                iat = keys[3]
-                return iat is None or iat < mark[0]
-        return False

@@ -6,7 +6,7 @@ import dataclasses
 import threading
 import time
 from collections.abc import Callable, MutableMapping
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from ._changes import (
     SESSION,
@@ -22,9 +22,7 @@ from ._changes import (
 from ._keys import PurgeThrottle, session_marker_expiry
 from ._state import RevocationState
 from .base import RevocationQuery, SessionInfo, Store
-
-if TYPE_CHECKING:
-    from .mirror import Mirror
+from .mirror import Mirror
 
 __all__ = ["MemoryStore"]
 
@@ -60,6 +58,8 @@ class MemoryStore(Store):
         self._lock = threading.Lock()
         self._throttle = PurgeThrottle(purge_interval)
         self._revocations = RevocationState()
+        # The revocations read as a mirror reads them (always fresh: nothing to follow).
+        self._own = self._mirror = Mirror(max_lag=1.0, timeout=0.1, state=self._revocations)
         self._sessions: dict[str, SessionInfo] = {}
         self._by_subject: dict[str, set[str]] = {}
         self._once: dict[str, float] = {}
@@ -93,20 +93,14 @@ class MemoryStore(Store):
             q.issued_at,
             q.session_id,
         )
-        return self._revocations.revoked(keys, now)
+        return self._own.revoked(keys, now)
 
     def mirror(
         self, *, max_lag: float, timeout: float = 0.1, clock: Callable[[], float] = time.time
     ) -> Mirror:
         """The store's own revocations, served as a mirror that is always fresh: this store
         lives in the process, so there is nothing to follow and nothing to wait for."""
-        with self._lock:
-            if self._mirror is None:
-                from .mirror import Mirror
-
-                self._mirror = Mirror(max_lag=max_lag, timeout=timeout, clock=clock,
-                                      state=self._revocations)  # fmt: skip
-            return self._mirror
+        return self._own
 
     def _seen(self, session: SessionInfo) -> SessionInfo:
         """``session`` with the activity the mirror recorded for it (its "last seen")."""

@@ -26,7 +26,7 @@ from collections import Counter
 from collections.abc import Callable, Hashable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from ..errors import StoreStale
+from ..errors import StoreStale, TokenRevoked
 from ._changes import Change, ChangeLog, LogPosition, RevocationKeys
 from ._state import RevocationState
 
@@ -110,6 +110,7 @@ class Mirror:
         self._start_lock = threading.Lock()
         self._abandoned: list[object] = []  # inherited across fork(): kept, never closed
         self._stopped = False
+        self._strict = self.checker(_refuse)
         _all_mirrors.add(self)
         if identity is not None:
             with _registry_lock:
@@ -125,20 +126,62 @@ class Mirror:
 
     # -- the request path ----------------------------------------------------------------------
 
-    def revoked(self, keys: RevocationKeys, now: float) -> bool:
-        """Whether the token these keys describe is revoked, answered from memory.
+    def checker(
+        self, on_stale: Callable[[StoreStale], None]
+    ) -> Callable[[RevocationKeys, float], None]:
+        """The request path's check, as one closure: ``check(keys, now)`` raises
+        :class:`~jwtmiddleware.errors.TokenRevoked` when the token, its session or its subject
+        was revoked, and records the session's activity for the follower to write behind.
 
-        Records the session's activity for the follower to write behind.
-
-        :raises StoreStale: the mirror is older than ``STORE_MAX_LAG`` (and did not become
-            fresh within ``STORE_TIMEOUT`` while starting).
+        :param on_stale: called with :class:`~jwtmiddleware.errors.StoreStale` when the mirror
+            is older than ``STORE_MAX_LAG`` (and did not become fresh within
+            ``STORE_TIMEOUT`` while starting): raise to refuse the request, return to let it
+            through unchecked (``STORE_FAILURE = "open"``).
         """
-        if _monotonic() >= self.fresh_until:
-            self._when_stale()
-        sid = keys[4]
-        if sid is not None:
-            self.activity[sid] = now
-        return self.state.revoked(keys, now)
+        state, activity, when_stale = self.state, self.activity, self._when_stale
+        get_token, get_session, get_subject = (
+            state.tokens.get, state.sessions.get, state.subjects.get
+        )  # fmt: skip
+
+        def check(keys: RevocationKeys, now: float) -> None:
+            if _monotonic() >= self.fresh_until:
+                try:
+                    when_stale()
+                except StoreStale as exc:
+                    on_stale(exc)
+                    return
+            token, session, subject, issued_at, sid = keys
+            if sid is not None:
+                activity[sid] = now
+            if token is not None:
+                exp = get_token(token)
+                if exp is not None and exp > now:
+                    raise TokenRevoked("the token was revoked")
+            if session is not None:
+                exp = get_session(session)
+                if exp is not None and exp > now:
+                    raise TokenRevoked("the token's session was revoked")
+            if subject is not None:
+                mark = get_subject(subject)
+                if (
+                    mark is not None
+                    and mark[1] > now
+                    and (issued_at is None or issued_at < mark[0])
+                ):
+                    raise TokenRevoked("the subject was logged out everywhere")
+
+        return check
+
+    def revoked(self, keys: RevocationKeys, now: float) -> bool:
+        """Whether the token these keys describe is revoked (see :meth:`checker`).
+
+        :raises StoreStale: the mirror is older than ``STORE_MAX_LAG``.
+        """
+        try:
+            self._strict(keys, now)
+        except TokenRevoked:
+            return True
+        return False
 
     def _when_stale(self) -> None:
         follower = self._follower
@@ -175,14 +218,17 @@ class Mirror:
         self.last_error = None
 
     def take_activity(self) -> dict[str, float]:
-        """The session activity recorded since the last call (for writing behind)."""
-        taken, self.activity = self.activity, {}
+        """The session activity recorded since the last call (for writing behind). The dict
+        stays the same object (the request path holds it); an entry recorded between the copy
+        and the clear is lost, which costs one "last seen" update at most."""
+        taken = self.activity.copy()
+        self.activity.clear()
         return taken
 
     def forget_activity_if_large(self) -> None:
         """Bound the activity memory when nobody writes it behind (an in-process store)."""
         if len(self.activity) > _ACTIVITY_MEMORY:
-            self.activity = {}
+            self.activity.clear()
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -245,10 +291,14 @@ class Mirror:
             self._follower = None
         if self.followed:
             self.fresh_until = -math.inf
-        self.activity = {}
+        self.activity.clear()
 
 
 _all_mirrors: weakref.WeakSet[Mirror] = weakref.WeakSet()
+
+
+def _refuse(exc: StoreStale) -> None:
+    raise exc
 
 
 def _after_fork_in_child() -> None:

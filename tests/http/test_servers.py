@@ -376,9 +376,10 @@ BENCHMARK_CONFIGURATIONS = [
     "bare Flask route",
     "Flask + flask_jwtmiddleware @jwt_required",
     "JWTMiddleware, no store",
-    "JWTMiddleware, memory store",
-    "JWTMiddleware, sqlite store",
-    "JWTWSGIMiddleware, sqlite store",
+    "JWTMiddleware, memory mirror",
+    "JWTMiddleware, sqlite mirror",
+    "JWTMiddleware, sqlite STORE_MAX_LAG=0",
+    "JWTWSGIMiddleware, sqlite mirror",
     "JWTMiddleware HS256 (cache hit)",
 ]  # fmt: skip
 

@@ -38,16 +38,23 @@ SLACK = 1.0  # two workers and a test process on two loaded cores
 
 
 def _get(server: RunningServer, token: str) -> tuple[int, int | None]:
-    """``(status, worker pid)`` of ``GET /api/me`` on a new connection."""
-    conn = http.client.HTTPConnection(HOST, server.port, timeout=5)
-    try:
-        conn.request("GET", "/api/me", headers={"Authorization": f"Bearer {token}"})
-        response = conn.getresponse()
-        body = response.read()
+    """``(status, worker pid)`` of ``GET /api/me`` on a new connection (tried again once if
+    the connection is reset: a loaded machine can make gunicorn's arbiter recycle a worker)."""
+    for attempt in (1, 2):
+        conn = http.client.HTTPConnection(HOST, server.port, timeout=5)
+        try:
+            conn.request("GET", "/api/me", headers={"Authorization": f"Bearer {token}"})
+            response = conn.getresponse()
+            body = response.read()
+        except (ConnectionResetError, http.client.RemoteDisconnected):
+            if attempt == 2:
+                raise
+            continue
+        finally:
+            conn.close()
         pid = json.loads(body).get("pid") if response.status == 200 else None
         return response.status, pid
-    finally:
-        conn.close()
+    raise AssertionError("unreachable")
 
 
 def _workers(server: RunningServer, token: str, count: int = 2) -> set[int]:

@@ -112,9 +112,14 @@ class CountingMirror(Mirror):
 
     lookups = 0
 
-    def revoked(self, keys: RevocationKeys, now: float) -> bool:
-        self.lookups += 1
-        return super().revoked(keys, now)
+    def checker(self, on_stale: Any) -> Callable[[RevocationKeys, float], None]:
+        check = super().checker(on_stale)
+
+        def counting(keys: RevocationKeys, now: float) -> None:
+            self.lookups += 1
+            check(keys, now)
+
+        return counting
 
 
 class CountingStore(MemoryStore):
