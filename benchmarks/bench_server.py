@@ -29,6 +29,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -46,6 +47,15 @@ APPS = {
     "floor": "floor: minimal pure-Python hit middleware (no verification)",
     "jwtmiddleware": "JWTMiddleware HS256 (cache hit)",
     "starlette_pyjwt": "Starlette AuthenticationMiddleware + PyJWT HS256",
+}
+#: ``--stores``: the middleware with a revocation store, through the mirror and per request.
+STORE_APPS = {
+    "bare": "bare ASGI app",
+    "jwtmiddleware": "JWTMiddleware HS256 (cache hit), no store",
+    "jwtmiddleware_sqlite_mirror": "JWTMiddleware, SQLite mirror",
+    "jwtmiddleware_sqlite_lag0": "JWTMiddleware, SQLite STORE_MAX_LAG=0",
+    "jwtmiddleware_redis_mirror": "JWTMiddleware, Redis mirror",
+    "jwtmiddleware_redis_lag0": "JWTMiddleware, Redis STORE_MAX_LAG=0",
 }
 _READY_TIMEOUT = 20.0
 
@@ -70,13 +80,10 @@ def _pinning() -> tuple[list[str], list[str]]:
 @dataclass
 class Server:
     app: str
+    label: str
     port: int
     proc: subprocess.Popen[bytes]
     rps: list[float] = field(default_factory=list)
-
-    @property
-    def label(self) -> str:
-        return APPS[self.app]
 
 
 def _request(port: int, token: str | None) -> int:
@@ -103,18 +110,21 @@ def _wait_ready(server: Server) -> None:
 
 
 @contextlib.contextmanager
-def servers(secret: str, token: str, pin: list[str]) -> Iterator[list[Server]]:
+def servers(
+    secret: str, token: str, pin: list[str], apps: dict[str, str], **extra_env: str
+) -> Iterator[list[Server]]:
     """One uvicorn per app, stopped by pid on the way out."""
-    env = {**os.environ, "BENCH_SECRET": secret, "BENCH_TOKEN": token, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "BENCH_SECRET": secret, "BENCH_TOKEN": token, "PYTHONUNBUFFERED": "1",
+           **extra_env}  # fmt: skip
     started: list[Server] = []
     try:
-        for app in APPS:
+        for app, label in apps.items():
             port = _free_port()
             argv = [*pin, sys.executable, "-m", "uvicorn", f"server_apps:{app}", "--factory",
                     "--app-dir", str(HERE), "--host", "127.0.0.1", "--port", str(port),
                     "--no-access-log", "--log-level", "warning"]  # fmt: skip
             proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL)
-            started.append(Server(app, port, proc))
+            started.append(Server(app, label, port, proc))
         for server in started:
             _wait_ready(server)
         yield started
@@ -183,6 +193,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="A/B/C alternations (3)")
     parser.add_argument("--connections", type=int, default=16, help="keep-alive connections")
     parser.add_argument("--loadgen", choices=["auto", "wrk", "python"], default="auto")
+    parser.add_argument(
+        "--stores", action="store_true", help="the store apps (mirror, STORE_MAX_LAG=0) instead"
+    )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write results as JSON")
     args = parser.parse_args(argv)
     duration = args.duration if args.duration is not None else (1.0 if args.quick else 10.0)
@@ -197,7 +210,20 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings(secret=secret, algorithms=("HS256",), issuer=ISSUER, audience=(AUDIENCE,))
     token = mint_token(settings, subject=SUBJECT, ttl=3600)
     started = time.perf_counter()
-    with servers(secret, token, server_pin) as running:
+    with contextlib.ExitStack() as stack:
+        apps, extra_env = APPS, {}
+        if args.stores:
+            from bench_revocation import redis_server
+
+            tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="jwtmw-bench-")))
+            url = stack.enter_context(redis_server(tmp))
+            require(url is not None, "--stores needs redis-server")
+            assert url is not None
+            apps, extra_env = (
+                STORE_APPS,
+                {"BENCH_SQLITE": str(tmp / "store.db"), "BENCH_REDIS": url},
+            )
+        running = stack.enter_context(servers(secret, token, server_pin, apps, **extra_env))
         for server in running:
             with_token, without = _request(server.port, token), _request(server.port, None)
             expected = 200 if server.app == "bare" else 401
@@ -213,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
                 server.rps.append(result["rps"])
                 print(f"  run {index + 1}: {server.app} {result['rps']:.0f} req/s",
                       file=sys.stderr, flush=True)  # fmt: skip
-    bare = next(s for s in running if s.app == "bare")
+    bare = next(s for s in running if s.app == ("jwtmiddleware" if args.stores else "bare"))
     rows = []
     bare_median = statistics.median(bare.rps)
     for server in running:
@@ -233,6 +259,8 @@ def main(argv: list[str] | None = None) -> int:
     seconds = round(time.perf_counter() - started, 1)
     document = {
         "script": "bench_server",
+        "stores": args.stores,
+        "baseline": bare.label,
         "environment": environment(),
         "quick": args.quick,
         "duration": duration,
@@ -250,12 +278,12 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.runs} x {duration:g} s per app, alternating"
         f"{', pinned to separate CPUs' if server_pin else ''} ({seconds} s)\n"
     )
-    print(table(rows))
+    print(table(rows, bare.label))
     return 0
 
 
-def table(rows: list[dict[str, Any]]) -> str:
-    header = ["configuration", "requests/s (median)", "min-max", "runs", "ratio to bare"]
+def table(rows: list[dict[str, Any]], baseline: str = "bare ASGI app") -> str:
+    header = ["configuration", "requests/s (median)", "min-max", "runs", f"ratio to {baseline}"]
     body = [
         [
             row["configuration"],

@@ -8,7 +8,10 @@ answers every path with 200 ``ok``, so the three differ only in authentication:
 - ``floor``: :class:`_common.MinimalHit` with a ``Vary`` wrapper, its dict holding
   ``BENCH_TOKEN``: the least a pure-Python middleware can add on a cache hit, no verification;
 - ``starlette_pyjwt``: Starlette's ``AuthenticationMiddleware`` with a PyJWT backend, and
-  ``@requires("authenticated")`` semantics (401 without a valid token), as an app writes it.
+  ``@requires("authenticated")`` semantics (401 without a valid token), as an app writes it;
+- ``jwtmiddleware_{sqlite,redis}_{mirror,lag0}``: ``JWTMiddleware`` with a revocation store
+  (``BENCH_SQLITE``: a file path; ``BENCH_REDIS``: a URL), checked through the mirror (the
+  default ``STORE_MAX_LAG = 1``) or asked on every request (``STORE_MAX_LAG = 0``).
 """
 
 from __future__ import annotations
@@ -19,7 +22,18 @@ from typing import Any
 
 from _common import AUDIENCE, ISSUER, SUBJECT, MinimalHit, bare_asgi
 
-__all__ = ["bare", "floor", "jwtmiddleware", "starlette_pyjwt"]
+__all__ = [
+    "bare",
+    "floor",
+    "jwtmiddleware",
+    "jwtmiddleware_redis_lag0",
+    "jwtmiddleware_redis_mirror",
+    "jwtmiddleware_sqlite_lag0",
+    "jwtmiddleware_sqlite_mirror",
+    "pid_asgi",
+    "pid_wsgi",
+    "starlette_pyjwt",
+]
 
 
 def _secret() -> str:
@@ -30,12 +44,30 @@ def bare() -> Any:
     return bare_asgi
 
 
-def jwtmiddleware() -> Any:
+def jwtmiddleware(**store: Any) -> Any:
     from jwtmiddleware import JWTMiddleware, Settings
 
     settings = Settings(secret=_secret(), algorithms=("HS256",), issuer=ISSUER,
-                        audience=(AUDIENCE,))  # fmt: skip
-    return JWTMiddleware(bare_asgi, settings=settings)
+                        audience=(AUDIENCE,), **store)  # fmt: skip
+    app = JWTMiddleware(bare_asgi, settings=settings)
+    app.start()  # the mirror (if any) loaded before the first request
+    return app
+
+
+def jwtmiddleware_sqlite_mirror() -> Any:
+    return jwtmiddleware(store=f"sqlite:///{os.environ['BENCH_SQLITE']}")
+
+
+def jwtmiddleware_sqlite_lag0() -> Any:
+    return jwtmiddleware(store=f"sqlite:///{os.environ['BENCH_SQLITE']}", store_max_lag=0)
+
+
+def jwtmiddleware_redis_mirror() -> Any:
+    return jwtmiddleware(store=os.environ["BENCH_REDIS"], store_timeout=1.0)
+
+
+def jwtmiddleware_redis_lag0() -> Any:
+    return jwtmiddleware(store=os.environ["BENCH_REDIS"], store_timeout=1.0, store_max_lag=0)
 
 
 def floor() -> Any:
@@ -81,3 +113,53 @@ def starlette_pyjwt() -> Any:
         await bare_asgi(scope, receive, send)
 
     return AuthenticationMiddleware(protected, backend=PyJWTBackend())
+
+
+def _pid_settings() -> Any:
+    from jwtmiddleware import Settings
+
+    return Settings(secret=_secret(), algorithms=("HS256",), issuer=ISSUER,
+                    store=os.environ["BENCH_STORE"], store_prefix=os.environ["BENCH_PREFIX"],
+                    store_timeout=1.0, error_handler=_refusal_with_pid)  # fmt: skip
+
+
+def _refusal_with_pid(error: Exception, request: Any) -> Any:
+    """Refusals as usual, plus ``X-Worker-Pid`` (``bench_propagation.py`` tells the workers
+    apart by it)."""
+    from jwtmiddleware import AuthenticationError
+    from jwtmiddleware.responses import ErrorResponse, render_error, render_store_unavailable
+
+    if isinstance(error, AuthenticationError):
+        response = render_error(error, realm="api")
+    else:
+        response = render_store_unavailable(error)  # type: ignore[arg-type]
+    pid = ("x-worker-pid", str(os.getpid()))
+    return ErrorResponse(response.status, (*response.headers, pid), response.body)
+
+
+def pid_asgi() -> Any:
+    """``JWTMiddleware`` with ``BENCH_STORE``, in front of an app answering its pid."""
+    from jwtmiddleware import JWTMiddleware
+
+    pid = str(os.getpid()).encode()
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        headers = [(b"content-length", str(len(pid)).encode()), (b"x-worker-pid", pid)]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": pid})
+
+    return JWTMiddleware(app, settings=_pid_settings())
+
+
+def pid_wsgi() -> Any:
+    """``JWTWSGIMiddleware`` with ``BENCH_STORE``, in front of an app answering its pid."""
+    from jwtmiddleware import JWTWSGIMiddleware
+
+    def app(environ: Any, start_response: Any) -> Any:
+        pid = str(os.getpid())
+        start_response("200 OK", [("Content-Length", str(len(pid))), ("X-Worker-Pid", pid)])
+        return [pid.encode()]
+
+    return JWTWSGIMiddleware(app, settings=_pid_settings())

@@ -166,10 +166,11 @@ class MiddlewareCore:
     def status(self) -> dict[str, Any]:
         """The store and mirror state, for health checks: ``{"store": ..., "mirror": ...}``
         (``mirror`` is ``None`` when requests ask the store directly)."""
-        return {
-            "store": None if self.store is None else repr(self.store),
-            "mirror": None if self.mirror is None else self.mirror.status(),
-        }
+        if self.store is None:
+            return {"store": None, "mirror": None}
+        status: dict[str, Any] = dict(self.store.status())
+        status["mirror"] = None if self.mirror is None else self.mirror.status()
+        return status
 
 
 def merge_vary(current: str, value: str) -> str:

@@ -1,4 +1,5 @@
-"""Revocation and session stores, chosen by URL with :func:`open_store`.
+"""Revocation and session stores, chosen by URL with :func:`open_store`, and the
+:class:`Mirror` of their revocations each process keeps (``STORE_MAX_LAG``).
 
 ``memory://`` (one process), ``sqlite:///path.db`` (the embedded default: one host, several
 worker processes) and ``redis://`` / ``rediss://`` / ``unix://`` (several hosts).
@@ -17,6 +18,7 @@ from ..errors import ConfigurationError, StoreUnavailable
 from ._url import parse_store_url
 from .base import RevocationQuery, SessionInfo, Store
 from .memory import MemoryStore
+from .mirror import Mirror
 from .sqlite import SQLiteStore
 
 if TYPE_CHECKING:
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MemoryStore",
+    "Mirror",
     "RedisStore",
     "RevocationQuery",
     "SQLiteStore",

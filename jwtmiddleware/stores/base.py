@@ -129,6 +129,12 @@ class Store(abc.ABC):
         return Mirror(max_lag=max_lag, timeout=timeout, log_factory=self.open_change_log,
                       touch=touch, identity=self.log_identity, clock=clock)  # fmt: skip
 
+    def status(self) -> dict[str, object]:
+        """This store object and its mirror's state in this process, for health checks:
+        ``{"store": repr, "mirror": None or Mirror.status()}``."""
+        mirror = self._mirror
+        return {"store": repr(self), "mirror": None if mirror is None else mirror.status()}
+
     def _published(self, changes: Iterable[Change], now: float) -> None:
         """Apply changes this store just wrote to every mirror of it in this process."""
         from .mirror import publish_local
