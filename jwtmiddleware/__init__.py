@@ -9,6 +9,7 @@ from __future__ import annotations
 from .asgi import JWTMiddleware
 from .claims import require_claims, require_scopes
 from .errors import (
+    AccountDisabled,
     AuthenticationError,
     ClaimCheckFailed,
     ConfigurationError,
@@ -18,9 +19,11 @@ from .errors import (
     InvalidRequest,
     InvalidSignature,
     JWTMiddlewareError,
+    RefreshTokenReused,
     SessionLimitReached,
     StoreStale,
     StoreUnavailable,
+    TokenAlreadyUsed,
     TokenExpired,
     TokenInvalid,
     TokenMalformed,
@@ -43,6 +46,7 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "ANONYMOUS",
+    "AccountDisabled",
     "AnonymousIdentity",
     "AuthEvent",
     "AuthenticationError",
@@ -63,12 +67,14 @@ __all__ = [
     "JWTMiddleware",
     "JWTMiddlewareError",
     "JWTWSGIMiddleware",
+    "RefreshTokenReused",
     "RequestInfo",
     "SessionLimitReached",
     "SessionManager",
     "Settings",
     "StoreStale",
     "StoreUnavailable",
+    "TokenAlreadyUsed",
     "TokenExpired",
     "TokenInvalid",
     "TokenMalformed",

@@ -48,7 +48,12 @@ def resolve_store(settings: Settings, store: Store | None) -> Store | None:
     if isinstance(configured, str):
         from .stores import open_store
 
-        return open_store(configured, timeout=settings.store_timeout, prefix=settings.store_prefix)
+        return open_store(
+            configured,
+            timeout=settings.store_timeout,
+            prefix=settings.store_prefix,
+            min_replicas=settings.store_min_replicas,
+        )
     from .stores.base import Store as StoreType
 
     if not isinstance(configured, StoreType):
@@ -119,6 +124,10 @@ class MiddlewareCore:
 
         self.settings = settings if settings is not None else SettingsType.from_env()
         self.store = resolve_store(self.settings, store)
+        if self.store is not None:
+            from .stores._checks import report_checks
+
+            report_checks(self.store, self.settings.store_checks)
         # A store opened from the STORE URL is ours to close; a Store object is the caller's.
         self._owns_store = store is None and isinstance(self.settings.store, str)
         self.mirror = store_mirror(self.settings, self.store, clock)

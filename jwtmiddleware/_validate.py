@@ -117,6 +117,8 @@ CONVERTERS: dict[str, Callable[[str, Any], Any]] = {
     "store_failure": _lower_str,
     "store_timeout": c.to_float,
     "store_max_lag": c.to_float,
+    "store_min_replicas": c.to_int,
+    "store_checks": _lower_str,
     "store_prefix": c.to_str,
     "refresh_token_ttl": c.to_float,
     "refresh_threshold": c.to_optional_float,
@@ -223,6 +225,10 @@ def _validate_http(s: Settings) -> None:
         _fail("STORE_FAILURE", "must be 'closed' or 'open'")
     if not 0 < s.store_timeout <= 30:
         _fail("STORE_TIMEOUT", "must be between 0 and 30 seconds")
+    if not 0 <= s.store_min_replicas <= 100:
+        _fail("STORE_MIN_REPLICAS", "must be between 0 and 100")
+    if s.store_checks not in ("warn", "fail", "off"):
+        _fail("STORE_CHECKS", "must be 'warn', 'fail' or 'off'")
     if not (s.store_max_lag == 0 or 0.01 <= s.store_max_lag <= 3600):
         _fail("STORE_MAX_LAG", "must be 0 (no mirror) or between 0.01 and 3600 seconds")
     for pair in s.one_time_paths:

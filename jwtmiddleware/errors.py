@@ -20,6 +20,9 @@
             ├── TokenExpired        ``exp`` passed
             ├── TokenNotYetValid    ``nbf``/``iat`` in the future
             ├── TokenRevoked        revoked in the store
+            │   ├── TokenAlreadyUsed    a one-time token presented again
+            │   ├── RefreshTokenReused  a rotated refresh token presented again
+            │   └── AccountDisabled     the subject is disabled
             └── ClaimCheckFailed    a claim did not satisfy a check
 
 Every authentication error carries the HTTP status and the RFC 6750 error code that the
@@ -31,6 +34,7 @@ detail for logs and for ``python -m jwtmiddleware inspect``; it is never sent in
 from __future__ import annotations
 
 __all__ = [
+    "AccountDisabled",
     "AuthenticationError",
     "CSRFError",
     "ClaimCheckFailed",
@@ -40,9 +44,11 @@ __all__ = [
     "InvalidRequest",
     "InvalidSignature",
     "JWTMiddlewareError",
+    "RefreshTokenReused",
     "SessionLimitReached",
     "StoreStale",
     "StoreUnavailable",
+    "TokenAlreadyUsed",
     "TokenExpired",
     "TokenInvalid",
     "TokenMalformed",
@@ -200,6 +206,24 @@ class TokenRevoked(TokenInvalid):
     """The token, its session or its subject was revoked in the store."""
 
     description = "The access token has been revoked"
+
+
+class TokenAlreadyUsed(TokenRevoked):
+    """A one-time token was presented a second time."""
+
+    description = "The link was already used"
+
+
+class RefreshTokenReused(TokenRevoked):
+    """A rotated refresh token was presented again: its session was ended (reuse detection)."""
+
+    description = "The refresh token was already used; the session was ended"
+
+
+class AccountDisabled(TokenRevoked):
+    """The subject is disabled (``SessionManager.disable_subject``): no login, no refresh."""
+
+    description = "The account is disabled"
 
 
 class ClaimCheckFailed(TokenInvalid):

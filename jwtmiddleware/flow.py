@@ -24,6 +24,7 @@ from .errors import (
     InvalidSignature,
     StoreStale,
     StoreUnavailable,
+    TokenAlreadyUsed,
     TokenMissing,
     TokenRevoked,
 )
@@ -38,7 +39,7 @@ from .identity import (
 from .issuer import ONE_TIME_TOKEN_TYPE
 from .refresh import RefreshPlan, SlidingRefresh
 from .sources import TokenSources
-from .stores._changes import RevocationKeys, revocation_keys
+from .stores._changes import GENERATION_CLAIM, RevocationKeys, revocation_keys
 from .stores.base import RevocationQuery
 from .verifier import ParsedToken, Verifier
 
@@ -432,6 +433,7 @@ class Authenticator:
             token_id=identity.token_id,
             session_id=identity.session_id,
             issued_at=float(iat) if isinstance(iat, int | float) else None,
+            generation=gen if isinstance(gen := claims.get(GENERATION_CLAIM), int) else None,
         )
         try:
             revoked = yield StoreCall("is_revoked", (query,), {"now": now})
@@ -470,7 +472,7 @@ class Authenticator:
         key = f"ott:{claims.get('iss') or ''}:{claims['jti']}"
         expires = float(claims["exp"]) + self.settings.leeway
         if not (yield StoreCall("consume_once", (key,), {"expires_at": expires, "now": now})):
-            raise TokenRevoked("one-time token already used")
+            raise TokenAlreadyUsed("one-time token already used")
         return AuthResult(identity, Credentials(identity.scopes))
 
     def _remote_candidates(

@@ -40,7 +40,9 @@ ONE_TIME_TOKEN_TYPE = "ott+jwt"  # noqa: S105 - a media type
 #: Claims the issuer sets itself; application claims may not override them.
 REGISTERED = frozenset({"iss", "aud", "sub", "iat", "exp", "jti", "nbf"})
 #: Claims tying a token to its login session, carried over on refresh.
-SESSION_CLAIMS = frozenset({"sid", "auth_time", "csrf"})
+#: Claims the session layer sets: the device session, when the user authenticated, the CSRF
+#: value, and the subject's logout-everywhere generation (``sgen``).
+SESSION_CLAIMS = frozenset({"sid", "auth_time", "csrf", "sgen"})
 
 
 def _b64(data: bytes) -> str:
@@ -150,16 +152,22 @@ class Issuer:
         *,
         now: float,
         ttl: float | None = None,
+        generation: int | None = None,
     ) -> IssuedToken:
         """Mint a single-use token for one ``purpose`` on one ``resource`` (a request path).
 
         The middleware accepts it only on ``ONE_TIME_PATHS`` configured for that purpose, only
         for exactly that path, and only once (consumed atomically in the store).
+
+        :param generation: the subject's logout-everywhere generation (``sgen``; see
+            :meth:`SessionManager.issue_token <jwtmiddleware.manager.SessionManager.issue_token>`).
         """
         if not resource.startswith("/"):
             raise ValueError("resource must be the request path, starting with '/'")
         lifetime = self._settings.one_time_token_ttl if ttl is None else ttl
-        claims = {"purpose": purpose, "res": resource}
+        claims: dict[str, Any] = {"purpose": purpose, "res": resource}
+        if generation is not None:
+            claims["sgen"] = generation
         return self._mint(ONE_TIME_TOKEN_TYPE, subject, now, now + lifetime, claims)
 
     def _capped(self, expires_at: float, claims: Mapping[str, Any] | None) -> float:

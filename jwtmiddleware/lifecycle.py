@@ -22,13 +22,16 @@ from .cookies import CookiePolicy
 from .csrf import CSRFGuard
 from .effects import Effect, Sleep, StoreCall
 from .errors import (
+    AccountDisabled,
     ClaimCheckFailed,
     ConfigurationError,
+    RefreshTokenReused,
     SessionLimitReached,
     TokenExpired,
     TokenRevoked,
 )
 from .issuer import REFRESH_TOKEN_TYPE, REGISTERED, SESSION_CLAIMS, Issuer, new_token_id
+from .stores._changes import GENERATION_CLAIM
 from .stores.base import RevocationQuery, SessionInfo
 from .verifier import Verifier
 
@@ -41,8 +44,9 @@ __all__ = ["AuthEvent", "RequestInfo", "SessionFlows", "TokenPair"]
 logger = logging.getLogger("jwtmiddleware")
 
 Flow = Generator[Effect, Any, Any]
-_POLL_INTERVAL = 0.02
-_POLLS = 25  # wait up to 0.5 s for a concurrent refresh to publish its successor
+_POLL_INTERVAL = 0.01
+#: How long a disabled marker lasts (renewed by disabling again): ten years.
+_DISABLED_FOR = 10 * 365 * 86400.0
 _MAX_UA = 512
 
 
@@ -136,10 +140,16 @@ class SessionFlows:
 
     def pair(
         self, subject: str, *, now: float, session_id: str, auth_time: float, csrf: str,
-        claims: Mapping[str, Any],
+        claims: Mapping[str, Any], generation: int | None = None,
     ) -> TokenPair:  # fmt: skip
-        """Mint an access and a refresh token for one session, with their cookies."""
-        session = {"sid": session_id, "auth_time": int(auth_time), "csrf": csrf}
+        """Mint an access and a refresh token for one session, with their cookies.
+
+        :param generation: the subject's logout-everywhere generation (``sgen``): a later
+            logout everywhere refuses these tokens whatever their ``iat``.
+        """
+        session: dict[str, Any] = {"sid": session_id, "auth_time": int(auth_time), "csrf": csrf}
+        if generation is not None:
+            session[GENERATION_CLAIM] = generation
         body = {**_app_claims(claims), **session}
         access = self.issuer.access_token(subject, now=now, claims=body)
         refresh = self.issuer.refresh_token(subject, now=now, claims=body)
@@ -176,27 +186,27 @@ class SessionFlows:
         settings = self.settings
         info = info or RequestInfo()
         sid = new_token_id()
+        yield from self._refuse_disabled(subject, now)
+        generation = yield StoreCall("subject_generation", (settings.issuer or "", subject),
+                                     {"now": now})  # fmt: skip
         # Mint first: a token that cannot be issued (CookieTooLarge, no signing key) must not
         # leave a session behind or evict other devices.
         pair = self.pair(subject, now=now, session_id=sid, auth_time=now, csrf=new_token_id(),
-                         claims=claims or {})  # fmt: skip
-        if settings.single_session:
-            ended = yield StoreCall("revoke_other_sessions", (subject, None), {"now": now})
-            if ended:
-                self.emit(AuthEvent("session_evicted", subject, None, {"count": ended}))
-        elif settings.max_sessions_per_subject is not None:
-            live = yield StoreCall("list_sessions", (subject,), {"now": now})
-            excess = len(live) - settings.max_sessions_per_subject + 1
-            if excess > 0:
-                if settings.session_limit_policy == "deny_new":
-                    raise SessionLimitReached(f"{len(live)} live sessions")
-                for old in live[:excess]:
-                    yield StoreCall("revoke_session", (old.session_id,), {"now": now})
-                    self.emit(AuthEvent("session_evicted", subject, old.session_id))
+                         claims=claims or {}, generation=generation)  # fmt: skip
         session = SessionInfo(sid, subject, created_at=now, last_seen=now,
                               expires_at=now + settings.max_session_age,
                               user_agent=info.user_agent[:_MAX_UA], ip=info.ip[:64])  # fmt: skip
-        yield StoreCall("create_session", (session,), {"now": now})
+        # The limit is one atomic step in the store: logins racing cannot exceed it.
+        limit: int | None = settings.max_sessions_per_subject
+        evict = settings.session_limit_policy == "evict_oldest"
+        if settings.single_session:
+            limit, evict = 1, True
+        started = yield StoreCall("start_session", (session,),
+                                  {"now": now, "limit": limit, "evict_oldest": evict})  # fmt: skip
+        if not started.created:
+            raise SessionLimitReached(f"{limit} live sessions already")
+        for evicted in started.evicted:
+            self.emit(AuthEvent("session_evicted", subject, evicted))
         self.emit(AuthEvent("login", subject, sid))
         return pair
 
@@ -229,9 +239,14 @@ class SessionFlows:
         if now >= auth_time + self.settings.max_session_age:
             raise TokenExpired("the session reached MAX_SESSION_AGE")
         issuer = claims.get("iss") or ""
-        query = RevocationQuery(issuer, subject, jti, sid, float(claims.get("iat", 0)))
+        generation = claims.get(GENERATION_CLAIM)
+        generation = generation if isinstance(generation, int) else None
+        yield from self._refuse_disabled(subject, now)
+        query = RevocationQuery(issuer, subject, jti, sid, float(claims.get("iat", 0)), generation)
         if (yield StoreCall("is_revoked", (query,), {"now": now})):
             raise TokenRevoked("refresh token or session revoked")
+        if (yield StoreCall("get_session", (sid,), {"now": now})) is None:
+            raise TokenRevoked("the session has ended")
         used_key = f"rt-used:{issuer}:{jti}"
         successor_key = f"rt-next:{issuer}:{jti}"
         expires = float(claims["exp"]) + self.settings.leeway
@@ -241,7 +256,7 @@ class SessionFlows:
             csrf = claims.get("csrf")
             pair = self.pair(subject, now=now, session_id=sid, auth_time=auth_time,
                              csrf=csrf if isinstance(csrf, str) else new_token_id(),
-                             claims=claims)  # fmt: skip
+                             claims=claims, generation=generation)  # fmt: skip
             if grace > 0:
                 yield StoreCall("put_value", (successor_key, self._successor_json(pair, now)),
                                 {"expires_at": now + grace, "now": now})  # fmt: skip
@@ -249,19 +264,58 @@ class SessionFlows:
             self.emit(AuthEvent("refresh", subject, sid))
             return pair
         if grace > 0:
-            for _ in range(_POLLS):
-                stored = yield StoreCall("get_value", (successor_key,), {"now": now})
-                if stored is not None:
-                    # The window is judged by our clock, not by the backend's expiry (Redis
-                    # expires keys by its own clock, which a frozen or skewed clock does not move).
-                    rotated_at, successor = self._successor_from_json(stored)
-                    if now - rotated_at < grace:
-                        return successor
-                    break
-                yield Sleep(_POLL_INTERVAL)
+            successor = yield from self._successor(successor_key, now, grace)
+            if successor is not None:
+                # A replay within the grace window gets the live pair (two tabs, a retry),
+                # and is reported all the same: it may be a thief racing the user.
+                self.emit(AuthEvent("refresh_token_reused", subject, sid,
+                                    {"jti": jti, "within_grace": True}))  # fmt: skip
+                return successor
         yield StoreCall("revoke_session", (sid,), {"now": now, "expires_at": now + self.keep})
-        self.emit(AuthEvent("refresh_token_reused", subject, sid, {"jti": jti}))
-        raise TokenRevoked("refresh token reuse detected; the session was revoked")
+        self.emit(AuthEvent("refresh_token_reused", subject, sid,
+                            {"jti": jti, "within_grace": False}))  # fmt: skip
+        raise RefreshTokenReused("refresh token reuse detected; the session was revoked")
+
+    def _successor(self, key: str, now: float, grace: float) -> Generator[Effect, Any, Any]:
+        """The pair a concurrent refresh of the same token published, if it did so within the
+        grace window; waits for it at most twice ``STORE_TIMEOUT`` (the winner's two store
+        calls), then gives up: the replay is treated as reuse."""
+        polls = max(1, int(2 * self.settings.store_timeout / _POLL_INTERVAL) + 1)
+        for _ in range(polls):
+            stored = yield StoreCall("get_value", (key,), {"now": now})
+            if stored is not None:
+                # The window is judged by our clock, not by the backend's expiry (Redis
+                # expires keys by its own clock, which a frozen or skewed clock does not move).
+                rotated_at, successor = self._successor_from_json(stored)
+                return successor if now - rotated_at < grace else None
+            yield Sleep(_POLL_INTERVAL)
+        return None
+
+    # -- disabled accounts ---------------------------------------------------------------------
+
+    @staticmethod
+    def _disabled_key(subject: str) -> str:
+        return f"disabled:{subject}"
+
+    def _refuse_disabled(self, subject: str, now: float) -> Flow:
+        if (yield StoreCall("get_value", (self._disabled_key(subject),), {"now": now})):
+            raise AccountDisabled(f"subject {subject!r} is disabled")
+
+    def disable(self, subject: str, *, now: float, issuer: str | None = None) -> Flow:
+        """Disable an account: refuse its logins and refreshes until :meth:`enable`, and
+        revoke every token and session it has (like :meth:`logout_everywhere`)."""
+        yield StoreCall("put_value", (self._disabled_key(subject), "1"),
+                        {"expires_at": now + _DISABLED_FOR, "now": now})  # fmt: skip
+        ended = yield from self.logout_everywhere(subject, now=now, issuer=issuer)
+        self.emit(AuthEvent("account_disabled", subject, None, {"sessions": ended}))
+        return ended
+
+    def enable(self, subject: str, *, now: float) -> Flow:
+        """Allow an account disabled by :meth:`disable` to log in again (its old tokens stay
+        revoked)."""
+        yield StoreCall("put_value", (self._disabled_key(subject), ""),
+                        {"expires_at": now + 1, "now": now})  # fmt: skip
+        self.emit(AuthEvent("account_enabled", subject, None))
 
     def logout(self, identity: Identity, *, now: float) -> Flow:
         """End the caller's session and revoke the token it used; returns cookie deletions."""
@@ -277,12 +331,16 @@ class SessionFlows:
         return self.cookies.clear()
 
     def logout_everywhere(self, subject: str, *, now: float, issuer: str | None = None) -> Flow:
-        """Revoke every token and session of ``subject``; returns how many sessions ended."""
+        """Revoke every token and session of ``subject``; returns how many sessions ended.
+
+        Tokens this library issued carry the subject's generation (``sgen``), which this
+        call raises: each one issued before it is refused, each one issued after accepted,
+        in any order within one clock tick. Tokens without ``sgen`` (from other issuers) are
+        judged by ``iat``: refused up to ``LEEWAY`` seconds after now, since ``iat`` may lie
+        that far ahead (a token issued just before the call with a clock ahead).
+        """
         iss = self.settings.issuer if issuer is None else issuer
-        # Tokens carry whole-second iat: a watermark at the start of this second keeps a login
-        # made right after valid; tokens of the ended sessions issued earlier in this second
-        # are still refused through their session id.
-        before = float(int(now))
+        before = now + self.settings.leeway
         yield StoreCall("revoke_subject", (iss or "", subject),
                         {"before": before, "expires_at": now + self.keep, "now": now})  # fmt: skip
         ended = yield StoreCall("revoke_other_sessions", (subject, None), {"now": now})

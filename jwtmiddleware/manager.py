@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ._drive import run_async, run_sync
 from .errors import ConfigurationError
 from .lifecycle import RequestInfo, SessionFlows, TokenPair
+from .stores._changes import GENERATION_CLAIM
 
 if TYPE_CHECKING:
     from .identity import Identity
@@ -137,8 +138,92 @@ class SessionManager:
     def one_time(
         self, subject: str, purpose: str, resource: str, *, ttl: float | None = None
     ) -> IssuedToken:
-        """A single-use token for ``purpose`` on the request path ``resource`` (download links)."""
-        return self.flows.issuer.one_time(subject, purpose, resource, now=self.clock(), ttl=ttl)
+        """A single-use token for ``purpose`` on the request path ``resource`` (download
+        links); a later :meth:`logout_everywhere` of the subject refuses it."""
+        now = self.clock()
+        generation = self.store.subject_generation(self._issuer_name, subject, now=now)
+        return self.flows.issuer.one_time(subject, purpose, resource, now=now, ttl=ttl,
+                                          generation=generation)  # fmt: skip
+
+    async def aone_time(
+        self, subject: str, purpose: str, resource: str, *, ttl: float | None = None
+    ) -> IssuedToken:
+        """Async :meth:`one_time`."""
+        now = self.clock()
+        generation = await self.store.asubject_generation(self._issuer_name, subject, now=now)
+        return self.flows.issuer.one_time(subject, purpose, resource, now=now, ttl=ttl,
+                                          generation=generation)  # fmt: skip
+
+    def issue_token(
+        self,
+        subject: str,
+        *,
+        claims: Mapping[str, Any] | None = None,
+        ttl: float | None = None,
+    ) -> IssuedToken:
+        """Mint an access token outside a device session (API tokens, service calls, tests)
+        that carries the subject's logout-everywhere generation (``sgen``), so a later
+        :meth:`logout_everywhere` or :meth:`disable_subject` refuses it, and one issued after
+        that call is accepted, whatever the clock says.
+
+        :param claims: application claims (``scope``, ...).
+        :param ttl: lifetime in seconds (default ``ACCESS_TOKEN_TTL``).
+        """
+        now = self.clock()
+        generation = self.store.subject_generation(self._issuer_name, subject, now=now)
+        return self._mint(subject, now, claims, ttl, generation)
+
+    async def aissue_token(
+        self,
+        subject: str,
+        *,
+        claims: Mapping[str, Any] | None = None,
+        ttl: float | None = None,
+    ) -> IssuedToken:
+        """Async :meth:`issue_token`."""
+        now = self.clock()
+        generation = await self.store.asubject_generation(self._issuer_name, subject, now=now)
+        return self._mint(subject, now, claims, ttl, generation)
+
+    def _mint(
+        self,
+        subject: str,
+        now: float,
+        claims: Mapping[str, Any] | None,
+        ttl: float | None,
+        generation: int,
+    ) -> IssuedToken:
+        body = {**(claims or {}), GENERATION_CLAIM: generation}
+        return self.flows.issuer.access_token(subject, now=now, claims=body, ttl=ttl)
+
+    @property
+    def _issuer_name(self) -> str:
+        return self.settings.issuer or ""
+
+    # -- disabled accounts ---------------------------------------------------------------------
+
+    def disable_subject(self, subject: str, *, issuer: str | None = None) -> int:
+        """The account is disabled, or its password changed: revoke every token and session
+        of ``subject`` (in every worker within ``STORE_MAX_LAG``) and refuse its logins and
+        refreshes until :meth:`enable_subject`. Returns how many sessions ended."""
+        ended: int = run_sync(self.flows.disable(subject, now=self.clock(), issuer=issuer),
+                              self.store)  # fmt: skip
+        return ended
+
+    async def adisable_subject(self, subject: str, *, issuer: str | None = None) -> int:
+        """Async :meth:`disable_subject`."""
+        flow = self.flows.disable(subject, now=self.clock(), issuer=issuer)
+        ended: int = await run_async(flow, self.store)
+        return ended
+
+    def enable_subject(self, subject: str) -> None:
+        """Let a subject disabled by :meth:`disable_subject` log in again. Its old tokens stay
+        revoked; after a password change, re-enabling at once is the usual call."""
+        run_sync(self.flows.enable(subject, now=self.clock()), self.store)
+
+    async def aenable_subject(self, subject: str) -> None:
+        """Async :meth:`enable_subject`."""
+        await run_async(self.flows.enable(subject, now=self.clock()), self.store)
 
     # -- device sessions and single revocations ---------------------------------------------------
 

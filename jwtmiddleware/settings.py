@@ -116,6 +116,13 @@ class Settings:
     #: made anywhere takes effect everywhere within it. ``0``: no mirror, ask the store on every
     #: request.
     store_max_lag: float = 1.0
+    #: Redis replicas every revocation must reach (``WAIT``) before it counts as written; fewer
+    #: is a ``StoreUnavailable`` for the writer. ``1`` is recommended with Sentinel.
+    store_min_replicas: int = 0
+    #: Start-up checks of the store (reachable; Redis: eviction policy, persistence; SQLite:
+    #: writable): ``"warn"`` logs what is found, ``"fail"`` also refuses to start on an error,
+    #: ``"off"`` skips them.
+    store_checks: Literal["warn", "fail", "off"] = "warn"
     #: Prefix of every key the store writes (Redis).
     store_prefix: str = "jwtmw:"
 

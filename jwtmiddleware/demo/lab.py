@@ -19,6 +19,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from ..errors import AuthenticationError, TokenRevoked
+from ..stores._changes import GENERATION_CLAIM
 from ..stores.base import RevocationQuery
 from .config import DOWNLOAD_PATH
 from .web import DemoError, identity_of, json_response, read_json, state_of, string_field
@@ -78,9 +79,11 @@ async def inspect_token(state: DemoState, token: str) -> dict[str, Any]:
         verified = state.verifier.verify(token.strip(), now)
         c = verified.claims
         iat = c.get("iat")
+        gen = c.get(GENERATION_CLAIM)
         query = RevocationQuery(
             issuer=c.get("iss") or "", subject=c.get("sub"), token_id=c.get("jti"),
             session_id=c.get("sid"), issued_at=float(iat) if isinstance(iat, int | float) else None,
+            generation=gen if isinstance(gen, int) else None,
         )  # fmt: skip
         assert state.store is not None
         if await state.store.ais_revoked(query, now=now):
@@ -106,24 +109,27 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def samples(state: DemoState, subject: str) -> dict[str, str]:
+def samples(state: DemoState, subject: str, generation: int = 0) -> dict[str, str]:
     """Tokens that fail one check each (and one that passes), for the lab's buttons.
 
     None of them can start a session: the valid one has no session and lives two minutes,
-    the refresh-typed one has no ``sid`` (the refresh endpoint requires one).
+    the refresh-typed one has no ``sid`` (the refresh endpoint requires one). The ones this
+    demo signs carry the subject's logout-everywhere ``generation``, so "log out everywhere"
+    ends them too, even the one whose ``iat`` lies an hour ahead.
     """
     ours, stranger, elsewhere = state.lab_issuers
     now = state.clock()
+    mine = {GENERATION_CLAIM: generation}
     valid = ours.access_token(subject, now=now, ttl=min(120.0, state.settings.access_token_ttl),
-                              claims={"lab": True}).token  # fmt: skip
+                              claims={"lab": True, **mine}).token  # fmt: skip
     head, body, signature = valid.split(".")
     claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
     tampered = _b64(json.dumps({**claims, "sub": "admin"}).encode())
     none_head = _b64(json.dumps({"alg": "none", "typ": "at+jwt"}).encode())
     return {
         "valid": valid,
-        "expired": ours.access_token(subject, now=now - 7200, ttl=600).token,
-        "not yet valid": ours.access_token(subject, now=now + 3600, ttl=600).token,
+        "expired": ours.access_token(subject, now=now - 7200, ttl=600, claims=mine).token,
+        "not yet valid": ours.access_token(subject, now=now + 3600, ttl=600, claims=mine).token,
         "tampered (sub changed to admin)": f"{head}.{tampered}.{signature}",
         "alg: none": f"{none_head}.{body}.bm9uZQ",
         "signed with another key": stranger.access_token(subject, now=now).token,
@@ -145,14 +151,20 @@ async def inspect(request: Request) -> Response:
 async def lab_samples(request: Request) -> Response:
     """``GET /api/lab/samples``: tokens to try in the lab."""
     state, identity = state_of(request), identity_of(request)
-    return json_response({"samples": samples(state, identity.subject or "")})
+    subject = identity.subject or ""
+    issuer = state.settings.issuer or ""
+    assert state.store is not None
+    generation = await state.store.asubject_generation(issuer, subject, now=state.clock())
+    return json_response({"samples": samples(state, subject, generation)})
 
 
 async def download_link(request: Request) -> Response:
     """``POST /api/download-link``: a link that works once, for a minute."""
     state, identity = state_of(request), identity_of(request)
     ttl = state.settings.one_time_token_ttl
-    issued = state.manager.one_time(identity.subject or "", "download", DOWNLOAD_PATH, ttl=ttl)
+    issued = await state.manager.aone_time(
+        identity.subject or "", "download", DOWNLOAD_PATH, ttl=ttl
+    )
     url = f"{DOWNLOAD_PATH}?{state.settings.query_parameter}={issued.token}"
     return json_response({"url": url, "expires_in": int(ttl), "token_id": issued.claims["jti"]})
 

@@ -73,30 +73,29 @@ def _open_sqlite(path: str) -> SQLiteStore:
         ) from exc
 
 
-def open_store(url: str, *, timeout: float = 0.1, prefix: str = "jwtmw:") -> Store:
+def open_store(
+    url: str, *, timeout: float = 0.1, prefix: str = "jwtmw:", min_replicas: int = 0
+) -> Store:
     """Build the store named by ``url`` (the ``STORE`` setting). Redis connects lazily; SQLite
     creates its file and schema now, so a bad path fails at start-up.
 
     :param timeout: Redis connect and read timeout in seconds (SQLite waits for its write lock
         with its own ``busy_timeout``).
     :param prefix: namespace of every Redis key.
+    :param min_replicas: Redis replicas every revocation must reach (``STORE_MIN_REPLICAS``).
     :raises ConfigurationError: for an unknown scheme or a malformed URL (the message never
         contains the URL's password), and for a SQLite file that cannot be opened or is no
         database (the message names the file).
     """
     parsed = parse_store_url(url)
+    if min_replicas and parsed.kind not in ("redis", "redis-cluster", "redis-sentinel"):
+        raise ConfigurationError("STORE_MIN_REPLICAS", "applies to Redis stores only")
     if parsed.kind == "memory":
         return MemoryStore()
     if parsed.kind == "sqlite":
         return _open_sqlite(parsed.target)
     if not timeout > 0:
         raise ConfigurationError("STORE_TIMEOUT", f"must be positive, got {timeout!r}")
-    if parsed.kind != "redis":
-        raise ConfigurationError(
-            "STORE",
-            f"{parsed.kind} URLs are recognised, but this version's Redis store serves only one"
-            " node (redis://, rediss://, unix://)",
-        )
     try:
         from .redis import RedisStore
     except ImportError:
@@ -104,7 +103,7 @@ def open_store(url: str, *, timeout: float = 0.1, prefix: str = "jwtmw:") -> Sto
             "STORE", "a redis:// store needs the redis client: pip install 'jwtmiddleware[redis]'"
         ) from None
     try:
-        return RedisStore(parsed.target, timeout=timeout, prefix=prefix)
+        return RedisStore(url, timeout=timeout, prefix=prefix, min_replicas=min_replicas)
     except ValueError:
         # redis-py's messages may quote the URL, password included: do not chain them.
         raise ConfigurationError("STORE", "the Redis URL is malformed") from None

@@ -21,6 +21,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
 __all__ = [
+    "GENERATION_CLAIM",
     "SESSION",
     "SUBJECT",
     "TOKEN",
@@ -43,6 +44,8 @@ TOKEN = "t"  # noqa: S105 - a kind tag, not a secret
 SESSION = "x"
 #: A subject watermark: tokens of ``(iss, sub)`` issued before ``before`` are revoked.
 SUBJECT = "w"
+#: The claim carrying the subject's logout-everywhere generation in tokens this library issues.
+GENERATION_CLAIM = "sgen"
 
 
 class Change(NamedTuple):
@@ -54,8 +57,10 @@ class Change(NamedTuple):
     member: str
     #: Until when the revocation is kept (UNIX time): the token's or session's end.
     expires_at: float
-    #: For :data:`SUBJECT`: tokens issued before this time are revoked.
+    #: For :data:`SUBJECT`: tokens without a generation issued before this time are revoked.
     before: float = 0.0
+    #: For :data:`SUBJECT`: tokens carrying a lower generation (``sgen``) are revoked.
+    generation: int = 0
 
 
 class LogPosition(NamedTuple):
@@ -113,10 +118,12 @@ class RevocationKeys(NamedTuple):
     session: int | None
     #: :func:`lookup_key` of the subject's member, or ``None`` without a ``sub``.
     subject: int | None
-    #: The ``iat`` claim, compared with a subject watermark.
+    #: The ``iat`` claim, compared with a subject watermark (tokens without ``sgen``).
     issued_at: float | None
     #: The ``sid`` claim (session activity is recorded by it).
     session_id: str | None
+    #: The ``sgen`` claim, compared with the subject's generation.
+    generation: int | None = None
 
 
 def revocation_keys(claims: Mapping[str, Any]) -> RevocationKeys:
@@ -125,12 +132,14 @@ def revocation_keys(claims: Mapping[str, Any]) -> RevocationKeys:
     if not isinstance(issuer, str):
         issuer = ""
     jti, sid, sub, iat = claims.get("jti"), claims.get("sid"), claims.get("sub"), claims.get("iat")
+    gen = claims.get(GENERATION_CLAIM)
     return RevocationKeys(
         lookup_key(token_member(issuer, jti)) if isinstance(jti, str) else None,
         lookup_key(session_member(sid)) if isinstance(sid, str) else None,
         lookup_key(subject_member(issuer, sub)) if isinstance(sub, str) else None,
         float(iat) if isinstance(iat, int | float) and not isinstance(iat, bool) else None,
         sid if isinstance(sid, str) else None,
+        gen if isinstance(gen, int) and not isinstance(gen, bool) else None,
     )
 
 

@@ -98,11 +98,14 @@ def _digest(*parts: str) -> str:
 
 
 class RedisKeys:
-    """Names every Redis key under one ``prefix``: ``<prefix><kind>:<22-char digest>``.
+    """Names every Redis key under one ``prefix``.
 
-    Kinds: ``s`` session record (hash), ``u`` a subject's session index (sorted set scored by
-    expiry), ``o`` one-time marker, ``v`` small value. Revocations and their change log live
-    under one hash tag of their own (:mod:`._redis_revocations`).
+    A subject's session records and its session index share one hash tag (``{u:<digest>}``),
+    so the scripts that create, limit and end its sessions touch one hash slot on a Redis
+    Cluster; a session id points to its subject through a key of its own (``p:``). One-time
+    markers (``o:``) and small values (``v:``) are single keys. Revocations and their change log
+    live under one hash tag of their own (:mod:`._redis_revocations`). Digests keep names short
+    and bounded and hold no raw identifier.
     """
 
     __slots__ = ("prefix",)
@@ -110,11 +113,21 @@ class RedisKeys:
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
 
-    def session(self, session_id: str) -> str:
-        return f"{self.prefix}s:{_digest(session_id)}"
+    def subject_tag(self, subject: str) -> str:
+        """The prefix of every key of one subject's sessions (one hash slot)."""
+        return f"{self.prefix}{{u:{_digest(subject)}}}:"
+
+    def session(self, subject: str, session_id: str) -> str:
+        """A session record (hash)."""
+        return f"{self.subject_tag(subject)}s:{_digest(session_id)}"
 
     def subject_sessions(self, subject: str) -> str:
-        return f"{self.prefix}u:{_digest(subject)}"
+        """A subject's session index (sorted set of session ids, scored by expiry)."""
+        return f"{self.subject_tag(subject)}idx"
+
+    def pointer(self, session_id: str) -> str:
+        """Which subject a session id belongs to, and until when (``"<end>\\n<subject>"``)."""
+        return f"{self.prefix}p:{_digest(session_id)}"
 
     def once(self, key: str) -> str:
         return f"{self.prefix}o:{_digest(key)}"

@@ -13,37 +13,18 @@ The checks only report; the caller logs warnings and decides whether errors are 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Literal
 
 import redis
 import redis.cluster
 import redis.exceptions as rx
 
+from ._checks import Finding, Level
 from ._redis_clients import RedisClients, SyncClient
 
 __all__ = ["Finding", "Level", "check_clients", "check_redis"]
 
-Level = Literal["info", "warning", "error"]
-
 _FIX_EVICTION = "set maxmemory-policy noeviction (writes then fail loudly instead)"
 _FIX_PERSISTENCE = "set appendonly yes"
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One result of a check; never holds a password."""
-
-    #: ``"error"``: revocations can be lost or the store cannot be used; ``"warning"``: they
-    #: can be lost in some circumstances; ``"info"``: something could not be checked.
-    level: Level
-    #: The setting to look at (``"STORE"``: the URL and the server behind it).
-    setting: str
-    #: What was found and how to fix it.
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.level}: {self.setting}: {self.message}"
 
 
 def check_clients(clients: RedisClients) -> list[Finding]:

@@ -1,10 +1,14 @@
 """Driving the sans-IO Redis operations with redis-py clients, sync and asyncio.
 
 A batch of one command is sent as is, a larger batch as one non-transactional pipeline: one
-round trip per batch either way. A script is sent by SHA and, after ``NOSCRIPT`` (a restart, a
-``SCRIPT FLUSH``, a failover), by source. Every failure, including an error reply from the
-server (``OOM`` under ``noeviction``, ``READONLY`` after a failover), becomes
-:class:`~jwtmiddleware.errors.StoreUnavailable`, chained to redis-py's exception.
+round trip per batch either way, on one connection (a ``WAIT`` after a write must follow it on
+the same connection). On a Redis Cluster, a batch's commands are sent one by one (each routed
+by its key: scripts cannot run in cluster pipelines), except a write followed by ``WAIT``,
+which goes as one pipeline to the node owning the write's key. A script is sent by SHA and,
+after ``NOSCRIPT`` (a restart, a ``SCRIPT FLUSH``, a failover), by source. Every failure,
+including an error reply from the server (``OOM`` under ``noeviction``, ``READONLY`` after a
+failover), becomes :class:`~jwtmiddleware.errors.StoreUnavailable`, chained to redis-py's
+exception.
 """
 
 from __future__ import annotations
@@ -17,11 +21,16 @@ import redis.exceptions as rx
 from ..errors import StoreUnavailable
 from ._redis_lua import Cmd, Lua, Op
 
-__all__ = ["arun_op", "run_op", "unavailable"]
+__all__ = ["arun_op", "needs_one_node", "run_op", "unavailable"]
 
 _T = TypeVar("_T")
 
-_UNAVAILABLE: tuple[type[BaseException], ...] = (rx.RedisError, asyncio.TimeoutError, OSError)
+_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    rx.RedisError,
+    rx.RedisClusterException,  # not a RedisError: "no node answered", slot map trouble
+    asyncio.TimeoutError,
+    OSError,
+)
 
 
 def unavailable(exc: BaseException) -> StoreUnavailable:
@@ -42,14 +51,43 @@ def _reply(result: Any) -> Any:
     return result
 
 
+def needs_one_node(kind: str, min_replicas: int) -> bool:
+    """Whether writes wait for replicas on a cluster (the sync driver reaches the node)."""
+    return kind == "redis-cluster" and min_replicas > 0
+
+
+def _is_cluster(client: Any) -> bool:
+    return hasattr(client, "get_node_from_key")
+
+
+def _first_key(cmd: Cmd) -> str:
+    if isinstance(cmd[0], Lua):
+        return str(cmd[2])
+    return str(cmd[1])
+
+
 def run_op(client: Any, op: Op[_T]) -> _T:
     """Drive ``op`` with a sync client (``Redis``, ``RedisCluster`` or a Sentinel master)."""
+    send = _send_cluster if _is_cluster(client) else _send
     try:
         batch = next(op)
         while True:
-            batch = op.send(_send(client, batch))
+            batch = op.send(send(client, batch))
     except StopIteration as stop:
         return cast(_T, stop.value)
+
+
+def _send_cluster(client: Any, batch: list[Cmd]) -> list[Any]:
+    if len(batch) > 1 and batch[-1][0] == "WAIT":
+        try:
+            node = client.get_node_from_key(_first_key(batch[0]))
+            return _send(client.get_redis_connection(node), batch)
+        except _UNAVAILABLE as exc:
+            raise unavailable(exc) from exc
+    try:
+        return [_one(client, cmd) for cmd in batch]
+    except _UNAVAILABLE as exc:
+        raise unavailable(exc) from exc
 
 
 def _send(client: Any, batch: list[Cmd]) -> list[Any]:
@@ -76,13 +114,21 @@ def _one(client: Any, cmd: Cmd) -> Any:
 
 
 async def arun_op(client: Any, op: Op[_T]) -> _T:
-    """Drive ``op`` with an asyncio client."""
+    """Drive ``op`` with an asyncio client (a cluster's: one command at a time)."""
+    send = _asend_cluster if _is_cluster(client) else _asend
     try:
         batch = next(op)
         while True:
-            batch = op.send(await _asend(client, batch))
+            batch = op.send(await send(client, batch))
     except StopIteration as stop:
         return cast(_T, stop.value)
+
+
+async def _asend_cluster(client: Any, batch: list[Cmd]) -> list[Any]:
+    try:
+        return [await _aone(client, cmd) for cmd in batch]
+    except _UNAVAILABLE as exc:
+        raise unavailable(exc) from exc
 
 
 async def _asend(client: Any, batch: list[Cmd]) -> list[Any]:

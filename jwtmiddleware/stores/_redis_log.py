@@ -32,7 +32,8 @@ class RedisChangeLog(ChangeLog):
 
     def __init__(self, store: RedisStore, ops: RevocationOps) -> None:
         self._ops = ops
-        self._client: Any = store.blocking_client(MAX_BLOCK + max(store.timeout, _MIN_READ_TIMEOUT))
+        # Replies may take the longest XREAD BLOCK, and a snapshot page a while.
+        self._client: Any = store.blocking_client(MAX_BLOCK + _MIN_READ_TIMEOUT)
 
     def position(self) -> LogPosition:
         return run_op(self._client, self._ops.position())

@@ -20,7 +20,10 @@ __all__ = [
     "POSITION",
     "READ_CHANGES",
     "SELECT_SESSIONS",
+    "LIVE_SESSIONS",
+    "MIGRATIONS",
     "SNAPSHOT_QUERIES",
+    "SUBJECT_GENERATION",
     "TRIM_CHANGES",
 ]
 
@@ -31,6 +34,7 @@ CREATE TABLE IF NOT EXISTS jwtmw_revoked_tokens (
     PRIMARY KEY (issuer, token_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS jwtmw_watermarks (
     issuer TEXT NOT NULL, subject TEXT NOT NULL, before REAL NOT NULL, expires_at REAL NOT NULL,
+    generation INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (issuer, subject)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS jwtmw_revoked_sessions (
     session_id TEXT PRIMARY KEY, expires_at REAL NOT NULL) WITHOUT ROWID;
@@ -54,7 +58,8 @@ INSERT OR IGNORE INTO jwtmw_meta (name, value) VALUES ('epoch', lower(hex(random
 INSERT OR IGNORE INTO jwtmw_meta (name, value) VALUES ('seq', 0);
 CREATE TABLE IF NOT EXISTS jwtmw_changes (
     seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, member TEXT NOT NULL,
-    expires_at REAL NOT NULL, before REAL NOT NULL DEFAULT 0);
+    expires_at REAL NOT NULL, before REAL NOT NULL DEFAULT 0,
+    generation INTEGER NOT NULL DEFAULT 0);
 COMMIT;
 """
 
@@ -63,14 +68,16 @@ COMMIT;
 
 NEXT_SEQ = "UPDATE jwtmw_meta SET value = value + 1 WHERE name = 'seq' RETURNING value"
 APPEND_CHANGE = """
-INSERT INTO jwtmw_changes (seq, kind, member, expires_at, before) VALUES (?, ?, ?, ?, ?)
+INSERT INTO jwtmw_changes (seq, kind, member, expires_at, before, generation)
+VALUES (?, ?, ?, ?, ?, ?)
 """
 POSITION = """
 SELECT (SELECT value FROM jwtmw_meta WHERE name = 'epoch'),
        (SELECT value FROM jwtmw_meta WHERE name = 'seq')
 """
 READ_CHANGES = """
-SELECT seq, kind, member, expires_at, before FROM jwtmw_changes WHERE seq > ? ORDER BY seq LIMIT ?
+SELECT seq, kind, member, expires_at, before, generation FROM jwtmw_changes
+WHERE seq > ? ORDER BY seq LIMIT ?
 """
 #: Changes kept for readers that fell behind; one further behind reloads a snapshot.
 CHANGES_KEPT = 100_000
@@ -80,10 +87,22 @@ WHERE seq <= (SELECT value FROM jwtmw_meta WHERE name = 'seq') - ?
 """
 #: Every live revocation, by kind: (kind, query returning the member's parts, expiry, before).
 SNAPSHOT_QUERIES = (
-    ("t", "SELECT issuer, token_id, expires_at, 0 FROM jwtmw_revoked_tokens"),
-    ("x", "SELECT session_id, NULL, expires_at, 0 FROM jwtmw_revoked_sessions"),
-    ("w", "SELECT issuer, subject, expires_at, before FROM jwtmw_watermarks"),
+    ("t", "SELECT issuer, token_id, expires_at, 0, 0 FROM jwtmw_revoked_tokens"),
+    ("x", "SELECT session_id, NULL, expires_at, 0, 0 FROM jwtmw_revoked_sessions"),
+    ("w", "SELECT issuer, subject, expires_at, before, generation FROM jwtmw_watermarks"),
 )
+#: Columns added since a database file was first created: (table, column, definition).
+MIGRATIONS = (
+    ("jwtmw_watermarks", "generation", "INTEGER NOT NULL DEFAULT 0"),
+    ("jwtmw_changes", "generation", "INTEGER NOT NULL DEFAULT 0"),
+)
+SUBJECT_GENERATION = """
+SELECT generation FROM jwtmw_watermarks WHERE issuer = ? AND subject = ? AND expires_at > ?
+"""
+LIVE_SESSIONS = """
+SELECT session_id, expires_at FROM jwtmw_sessions WHERE subject = ? AND expires_at > ?
+ORDER BY created_at, session_id
+"""
 
 EXPIRING_TABLES = (
     "jwtmw_revoked_tokens",
@@ -102,7 +121,8 @@ SELECT EXISTS (SELECT 1 FROM jwtmw_revoked_tokens
                WHERE session_id = :sid AND expires_at > :now)
     OR EXISTS (SELECT 1 FROM jwtmw_watermarks
                WHERE issuer = :iss AND subject = :sub AND expires_at > :now
-                 AND (:iat IS NULL OR :iat < before))
+                 AND CASE WHEN :gen IS NOT NULL THEN :gen < generation
+                          ELSE :iat IS NULL OR :iat < before END)
 """
 
 # An expired row counts as absent: it is replaced instead of merged.
@@ -112,13 +132,18 @@ ON CONFLICT (issuer, token_id) DO UPDATE SET expires_at = CASE
     WHEN expires_at <= ? THEN excluded.expires_at ELSE MAX(expires_at, excluded.expires_at) END
 """
 
+# The generation counts the logouts everywhere while the watermark lives; the SET expressions
+# all read the old row.
 REVOKE_SUBJECT = """
-INSERT INTO jwtmw_watermarks (issuer, subject, before, expires_at) VALUES (?, ?, ?, ?)
+INSERT INTO jwtmw_watermarks (issuer, subject, before, expires_at, generation)
+VALUES (?, ?, ?, ?, 1)
 ON CONFLICT (issuer, subject) DO UPDATE SET
     before = CASE WHEN expires_at <= ?5 THEN excluded.before
                   ELSE MAX(before, excluded.before) END,
+    generation = CASE WHEN expires_at <= ?5 THEN 1 ELSE generation + 1 END,
     expires_at = CASE WHEN expires_at <= ?5 THEN excluded.expires_at
                       ELSE MAX(expires_at, excluded.expires_at) END
+RETURNING generation
 """
 
 MARK_SESSION = """

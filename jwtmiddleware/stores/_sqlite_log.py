@@ -86,8 +86,9 @@ class SQLiteChangeLog(ChangeLog):
                             member(kind, a) if b is None else member(kind, a, b),
                             float(exp),
                             float(before),
+                            int(generation),
                         )
-                        for a, b, exp, before in rows
+                        for a, b, exp, before, generation in rows
                     ]
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"sqlite: {exc}") from exc
@@ -101,8 +102,8 @@ class SQLiteChangeLog(ChangeLog):
             raise LogGap(f"the log was trimmed past seq {after.seq}")
         epoch = after.epoch
         return [
-            (LogPosition(epoch, seq, str(seq)), Change(kind, mem, exp, before))  # type: ignore[arg-type]
-            for seq, kind, mem, exp, before in rows
+            (LogPosition(epoch, seq, str(seq)), Change(kind, mem, exp, before, gen))  # type: ignore[arg-type]
+            for seq, kind, mem, exp, before, gen in rows
         ]
 
     def wait(self, after: LogPosition, timeout: float) -> None:

@@ -33,8 +33,8 @@ class RevocationState:
         self.tokens: dict[int, float] = {}
         #: Session key → until when it is revoked.
         self.sessions: dict[int, float] = {}
-        #: Subject key → ``(before, expires_at)``.
-        self.subjects: dict[int, tuple[float, float]] = {}
+        #: Subject key → ``(before, expires_at, generation)``.
+        self.subjects: dict[int, tuple[float, float, int]] = {}
         # (bucket, kind) → keys expiring in that bucket; the heap orders the buckets.
         self._buckets: dict[tuple[int, str], list[int]] = {}
         self._heap: list[int] = []
@@ -67,12 +67,11 @@ class RevocationState:
         kind = change.kind
         if kind == SUBJECT:
             old = self.subjects.get(key)
+            value = (change.before, expires_at, change.generation)
             if old is not None and old[1] > now:
-                if old[0] >= change.before and old[1] >= expires_at:
+                if old[0] >= value[0] and old[1] >= value[1] and old[2] >= value[2]:
                     return
-                value = (max(old[0], change.before), max(old[1], expires_at))
-            else:
-                value = (change.before, expires_at)
+                value = (max(old[0], value[0]), max(old[1], value[1]), max(old[2], value[2]))
             self.subjects[key] = value
             self._index(kind, key, value[1])
             return

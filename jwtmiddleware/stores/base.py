@@ -21,9 +21,10 @@ import anyio.to_thread
 
 if TYPE_CHECKING:
     from ._changes import Change, ChangeLog
+    from ._checks import Finding
     from .mirror import Mirror
 
-__all__ = ["RevocationQuery", "SessionInfo", "Store"]
+__all__ = ["RevocationQuery", "SessionInfo", "SessionStart", "Store"]
 
 _T = TypeVar("_T")
 _S = TypeVar("_S", bound="Store")
@@ -43,6 +44,9 @@ class RevocationQuery:
     session_id: str | None
     #: The ``iat`` claim.
     issued_at: float | None
+    #: The ``sgen`` claim: the subject's logout-everywhere generation when the token was
+    #: issued (tokens this library issues carry it); ``None`` for other tokens.
+    generation: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +61,16 @@ class SessionInfo:
     expires_at: float
     user_agent: str = ""
     ip: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SessionStart:
+    """What :meth:`Store.start_session` did."""
+
+    #: Whether the session was created (``False``: refused by the limit, ``deny_new``).
+    created: bool
+    #: The sessions ended to make room (``evict_oldest``), oldest first.
+    evicted: tuple[str, ...] = ()
 
 
 class Store(abc.ABC):
@@ -129,6 +143,11 @@ class Store(abc.ABC):
         return Mirror(max_lag=max_lag, timeout=timeout, log_factory=self.open_change_log,
                       touch=touch, identity=self.log_identity, clock=clock)  # fmt: skip
 
+    def check(self) -> list[Finding]:
+        """Start-up checks: does the store answer, can it lose revocations? Only reports
+        (see ``STORE_CHECKS``); the base store has nothing to check."""
+        return []
+
     def status(self) -> dict[str, object]:
         """This store object and its mirror's state in this process, for health checks:
         ``{"store": repr, "mirror": None or Mirror.status()}``."""
@@ -163,13 +182,50 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def is_revoked(self, query: RevocationQuery, *, now: float) -> bool:
         """Tell, in one round trip, whether the token's jti, its session or its subject
-        watermark revokes it."""
+        watermark revokes it. A watermark revokes a token that carries a ``generation`` lower
+        than the subject's, and a token without one issued before ``before``."""
+
+    def subject_generation(self, issuer: str, subject: str, *, now: float) -> int:
+        """How many times ``(issuer, subject)`` was logged out everywhere (while the watermark
+        lives): tokens issued now carry it, and the next :meth:`revoke_subject` refuses every
+        token carrying less. Stores without generations answer 0 (their tokens are then
+        judged by ``iat`` alone)."""
+        return 0
 
     # -- sessions --------------------------------------------------------------------------
 
     @abc.abstractmethod
     def create_session(self, session: SessionInfo, *, now: float) -> None:
         """Record a new device session (replacing a record with the same id)."""
+
+    def start_session(
+        self,
+        session: SessionInfo,
+        *,
+        now: float,
+        limit: int | None = None,
+        evict_oldest: bool = True,
+    ) -> SessionStart:
+        """Create a session within a limit of live sessions per subject, in one atomic step:
+        at most ``limit`` live sessions remain, whatever runs concurrently. When the subject
+        already has ``limit`` or more, ``evict_oldest`` revokes the oldest to make room (their
+        ids are revoked like :meth:`revoke_session`), else nothing is created.
+
+        The base implementation is not atomic (list, revoke, create); the stores of this
+        package override it with one transaction, one lock or one script.
+        """
+        evicted: list[str] = []
+        if limit is not None:
+            live = self.list_sessions(session.subject, now=now)
+            excess = len(live) - limit + 1
+            if excess > 0:
+                if not evict_oldest:
+                    return SessionStart(False)
+                for old in live[:excess]:
+                    self.revoke_session(old.session_id, now=now)
+                    evicted.append(old.session_id)
+        self.create_session(session, now=now)
+        return SessionStart(True, tuple(evicted))
 
     @abc.abstractmethod
     def get_session(self, session_id: str, *, now: float) -> SessionInfo | None:
@@ -273,6 +329,25 @@ class Store(abc.ABC):
     async def ais_revoked(self, query: RevocationQuery, *, now: float) -> bool:
         """Async :meth:`is_revoked`."""
         return await self._call(functools.partial(self.is_revoked, query, now=now))
+
+    async def asubject_generation(self, issuer: str, subject: str, *, now: float) -> int:
+        """Async :meth:`subject_generation`."""
+        p = functools.partial
+        return await self._call(p(self.subject_generation, issuer, subject, now=now))
+
+    async def astart_session(
+        self,
+        session: SessionInfo,
+        *,
+        now: float,
+        limit: int | None = None,
+        evict_oldest: bool = True,
+    ) -> SessionStart:
+        """Async :meth:`start_session`."""
+        p = functools.partial
+        return await self._call(
+            p(self.start_session, session, now=now, limit=limit, evict_oldest=evict_oldest)
+        )
 
     async def acreate_session(self, session: SessionInfo, *, now: float) -> None:
         """Async :meth:`create_session`."""

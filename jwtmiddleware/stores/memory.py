@@ -21,7 +21,7 @@ from ._changes import (
 )
 from ._keys import PurgeThrottle, session_marker_expiry
 from ._state import RevocationState
-from .base import RevocationQuery, SessionInfo, Store
+from .base import RevocationQuery, SessionInfo, SessionStart, Store
 from .mirror import Mirror
 
 __all__ = ["MemoryStore"]
@@ -79,10 +79,18 @@ class MemoryStore(Store):
     def revoke_subject(
         self, issuer: str, subject: str, *, before: float, expires_at: float, now: float
     ) -> None:
-        change = Change(SUBJECT, subject_member(issuer, subject), expires_at, before)
+        member = subject_member(issuer, subject)
         with self._lock:
             self._maybe_purge(now)
-            self._revocations.apply(change, now)
+            generation = self._generation(member, now) + 1
+            self._revocations.apply(Change(SUBJECT, member, expires_at, before, generation), now)
+
+    def subject_generation(self, issuer: str, subject: str, *, now: float) -> int:
+        return self._generation(subject_member(issuer, subject), now)
+
+    def _generation(self, member: str, now: float) -> int:
+        mark = self._revocations.subjects.get(lookup_key(member))
+        return mark[2] if mark is not None and mark[1] > now else 0
 
     def is_revoked(self, query: RevocationQuery, *, now: float) -> bool:
         q = query
@@ -92,6 +100,7 @@ class MemoryStore(Store):
             None if q.subject is None else lookup_key(subject_member(q.issuer, q.subject)),
             q.issued_at,
             q.session_id,
+            q.generation,
         )
         return self._own.revoked(keys, now)
 
@@ -118,9 +127,40 @@ class MemoryStore(Store):
     def create_session(self, session: SessionInfo, *, now: float) -> None:
         with self._lock:
             self._maybe_purge(now)
-            self._drop_session(session.session_id)
-            self._sessions[session.session_id] = session
-            self._by_subject.setdefault(session.subject, set()).add(session.session_id)
+            self._create(session)
+
+    def _create(self, session: SessionInfo) -> None:
+        self._drop_session(session.session_id)
+        self._sessions[session.session_id] = session
+        self._by_subject.setdefault(session.subject, set()).add(session.session_id)
+
+    def start_session(
+        self,
+        session: SessionInfo,
+        *,
+        now: float,
+        limit: int | None = None,
+        evict_oldest: bool = True,
+    ) -> SessionStart:
+        """Atomic under the store's lock."""
+        with self._lock:
+            self._maybe_purge(now)
+            evicted: list[str] = []
+            if limit is not None:
+                ids = self._by_subject.get(session.subject, ())
+                live = sorted(
+                    (s for s in (self._sessions[sid] for sid in ids) if s.expires_at > now),
+                    key=lambda s: (s.created_at, s.session_id),
+                )
+                excess = len(live) - limit + 1
+                if excess > 0:
+                    if not evict_oldest:
+                        return SessionStart(False)
+                    for old in live[:excess]:
+                        self._revoke_session(old.session_id, now, None)
+                        evicted.append(old.session_id)
+            self._create(session)
+            return SessionStart(True, tuple(evicted))
 
     def get_session(self, session_id: str, *, now: float) -> SessionInfo | None:
         with self._lock:

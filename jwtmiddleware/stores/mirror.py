@@ -150,7 +150,7 @@ class Mirror:
                 except StoreStale as exc:
                     on_stale(exc)
                     return
-            token, session, subject, issued_at, sid = keys
+            token, session, subject, issued_at, sid, generation = keys
             if sid is not None:
                 activity[sid] = now
             if token is not None:
@@ -163,12 +163,14 @@ class Mirror:
                     raise TokenRevoked("the token's session was revoked")
             if subject is not None:
                 mark = get_subject(subject)
-                if (
-                    mark is not None
-                    and mark[1] > now
-                    and (issued_at is None or issued_at < mark[0])
-                ):
-                    raise TokenRevoked("the subject was logged out everywhere")
+                if mark is not None and mark[1] > now:
+                    # A token of ours carries the subject's generation when it was issued: an
+                    # exact order, even within one clock tick. Others are judged by iat.
+                    if generation is not None:
+                        if generation < mark[2]:
+                            raise TokenRevoked("the subject was logged out everywhere")
+                    elif issued_at is None or issued_at < mark[0]:
+                        raise TokenRevoked("the subject was logged out everywhere")
 
         return check
 

@@ -1,38 +1,29 @@
-"""Redis store: shared by every worker on every host, with a native asyncio client.
+"""Redis store: shared by every worker on every host; one node, Redis Cluster or Sentinel.
 
 The operations live in :mod:`._redis_ops` as generators of command batches; this module only
-drives them, with the sync client (:meth:`RedisStore._run`) or ``redis.asyncio``
-(:meth:`RedisStore._arun`). A batch of one command is sent as is, a larger batch as one
-non-transactional pipeline: one round trip per batch either way.
+drives them (:mod:`._redis_drive`) with the clients :class:`~._redis_clients.RedisClients`
+builds for the deployment the URL names: the sync client, and one ``redis.asyncio`` client per
+event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import anyio.to_thread
-import redis
-import redis.asyncio
-import redis.asyncio.retry
 import redis.exceptions as rx
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
-from ._changes import (
-    SUBJECT,
-    TOKEN,
-    Change,
-    ChangeLog,
-    subject_member,
-    token_member,
-)
-from ._redis_drive import arun_op, run_op
+from ._changes import SUBJECT, TOKEN, Change, ChangeLog, subject_member, token_member
+from ._redis_clients import AsyncClient, RedisClients, SyncClient, aclose_client
+from ._redis_drive import arun_op, needs_one_node, run_op, unavailable
 from ._redis_lua import Op
 from ._redis_ops import RedisOps
-from ._url import redact_url
-from .base import RevocationQuery, SessionInfo, Store
+from .base import RevocationQuery, SessionInfo, SessionStart, Store
+
+if TYPE_CHECKING:
+    from ._checks import Finding
 
 __all__ = ["RedisStore"]
 
@@ -42,65 +33,78 @@ _T = TypeVar("_T")
 class RedisStore(Store):
     """A store in Redis, for deployments with several hosts.
 
-    Timeouts are explicit and short (``timeout`` for connect and for every reply), a failed
-    connection is retried at most once without backoff, and every failure surfaces as
-    :class:`StoreUnavailable` so the middleware fails closed within about ``timeout``. Every key
-    lives under ``prefix`` and expires with the data it guards. Plain Redis only (the
-    multi-key scripts are not Redis Cluster slot-safe).
+    Timeouts are explicit and short (``timeout`` for connecting and for every reply), a failed
+    connection is retried at most once without back-off, and every failure (an error reply
+    included) surfaces as :class:`StoreUnavailable`, so the middleware fails closed within
+    about ``timeout``. Every key lives under ``prefix``. Every script touches one hash slot,
+    so the same store runs on a Redis Cluster; behind Sentinel it follows failovers.
 
-    :param url: ``redis://``, ``rediss://`` or ``unix://`` URL, as for ``redis.Redis.from_url``.
+    :param url: ``redis://``, ``rediss://``, ``unix://``, ``redis+cluster://``,
+        ``redis+sentinel://`` (or ``rediss+``) URL; see the README's *Scaling out*.
     :param timeout: seconds for connecting and for each reply.
     :param prefix: namespace of every key.
+    :param min_replicas: ``STORE_MIN_REPLICAS``: revocations wait (``WAIT``) until that many
+        replicas have them, else the write raises :class:`StoreUnavailable`.
     """
 
-    def __init__(self, url: str, *, timeout: float = 0.1, prefix: str = "jwtmw:") -> None:
-        self._url = url
+    def __init__(
+        self, url: str, *, timeout: float = 0.1, prefix: str = "jwtmw:", min_replicas: int = 0
+    ) -> None:
+        self._clients = RedisClients.from_url(url, timeout=timeout)
         self.timeout = timeout
         self.prefix = prefix
-        self._ops = RedisOps(prefix)
+        self.min_replicas = min_replicas
+        # WAIT answers within its own timeout: keep it inside the socket's read timeout.
+        self._ops = RedisOps(prefix, min_replicas=min_replicas,
+                             wait_ms=max(1, int(timeout * 1000 * 0.8)))  # fmt: skip
         #: Names of this store's keys (for inspection and tests).
         self.keys = self._ops.keys
-        try:
-            self._client = redis.Redis.from_url(
-                url, retry=Retry(NoBackoff(), 1, (rx.ConnectionError,)), **self._options()
-            )
-        except ValueError:
-            # urllib's and redis-py's messages quote URL parts, the password included.
-            raise ValueError(f"malformed Redis URL: {redact_url(url)}") from None
         # redis.asyncio connections belong to the loop that opened them: one client per loop.
-        self._aclients: dict[asyncio.AbstractEventLoop, redis.asyncio.Redis] = {}
+        self._aclients: dict[asyncio.AbstractEventLoop, AsyncClient] = {}
         self._alock = threading.Lock()
         self._closing: set[asyncio.Task[None]] = set()
 
-    def _options(self) -> dict[str, Any]:
-        return {
-            "socket_connect_timeout": self.timeout,
-            "socket_timeout": self.timeout,
-            "health_check_interval": 0,
-            "decode_responses": True,
-        }
+    @property
+    def kind(self) -> str:
+        """``"redis"``, ``"redis-cluster"`` or ``"redis-sentinel"``."""
+        return self._clients.kind
 
-    def blocking_client(self, socket_timeout: float) -> redis.Redis:
-        """A new sync client for commands that wait on the server (``XREAD BLOCK``)."""
-        options = {**self._options(), "socket_timeout": socket_timeout}
-        return redis.Redis.from_url(self._url, **options)
+    @property
+    def clients(self) -> RedisClients:
+        """The deployment's client builder (for start-up checks and the change log)."""
+        return self._clients
+
+    def blocking_client(self, block: float) -> SyncClient:
+        """A new sync client for commands that wait on the server up to ``block`` seconds
+        (``XREAD BLOCK``); the caller closes it."""
+        return self._clients.blocking_reader(block)
 
     def __repr__(self) -> str:
-        return f"RedisStore({redact_url(self._url)!r}, prefix={self.prefix!r})"
+        return f"RedisStore({self._clients.describe()!r}, prefix={self.prefix!r})"
 
     # -- drivers -----------------------------------------------------------------------------
 
-    def _run(self, op: Op[_T]) -> _T:
-        return run_op(self._client, op)
+    def _sync(self) -> SyncClient:
+        try:
+            return self._clients.sync
+        except (rx.RedisError, OSError) as exc:  # a cluster reads its slot map when built
+            raise unavailable(exc) from exc
 
-    async def _arun(self, op: Op[_T]) -> _T:
+    def _run(self, op: Op[_T]) -> _T:
+        return run_op(self._sync(), op)
+
+    async def _arun(self, op: Op[_T], *, one_node: bool = False) -> _T:
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # another async library (trio): redis.asyncio cannot run here
             return await anyio.to_thread.run_sync(self._run, op)
+        if one_node and needs_one_node(self._clients.kind, self.min_replicas):
+            # WAIT on a cluster goes to the node that took the write, on the same connection:
+            # the sync driver reaches that node's own client; revocations are rare.
+            return await anyio.to_thread.run_sync(self._run, op)
         return await arun_op(self._aclient(loop), op)
 
-    def _aclient(self, loop: asyncio.AbstractEventLoop) -> redis.asyncio.Redis:
+    def _aclient(self, loop: asyncio.AbstractEventLoop) -> AsyncClient:
         with self._alock:
             client = self._aclients.get(loop)
             if client is None:
@@ -108,41 +112,44 @@ class RedisStore(Store):
                 # any more, but the loop objects need not be kept alive forever.
                 for dead in [lp for lp in self._aclients if lp.is_closed()]:
                     del self._aclients[dead]
-                retry = redis.asyncio.retry.Retry(NoBackoff(), 1, (rx.ConnectionError,))
-                client = redis.asyncio.Redis.from_url(self._url, retry=retry, **self._options())
-                self._aclients[loop] = client
+                client = self._aclients[loop] = self._clients.make_async()
             return client
 
-    # -- public API: each method drives one operation ----------------------------------------
+    # -- revocation: written with its change-log entry by one script, then applied to this
+    # -- process's mirrors at once
 
-    # Revocations are written with their change-log entry by one script, then applied to this
-    # process's mirrors at once.
+    def _revoke(self, change: Change, now: float) -> None:
+        written = self._run(self._ops.revoke(change, now))
+        self._published([written], now)
+
+    async def _arevoke(self, change: Change, now: float) -> None:
+        written = await self._arun(self._ops.revoke(change, now), one_node=True)
+        self._published([written], now)
 
     def revoke_token(self, issuer: str, token_id: str, *, expires_at: float, now: float) -> None:
-        change = Change(TOKEN, token_member(issuer, token_id), expires_at)
-        self._run(self._ops.revoke(change, now))
-        self._published([change], now)
+        self._revoke(Change(TOKEN, token_member(issuer, token_id), expires_at), now)
 
     async def arevoke_token(
         self, issuer: str, token_id: str, *, expires_at: float, now: float
     ) -> None:
-        change = Change(TOKEN, token_member(issuer, token_id), expires_at)
-        await self._arun(self._ops.revoke(change, now))
-        self._published([change], now)
+        await self._arevoke(Change(TOKEN, token_member(issuer, token_id), expires_at), now)
 
     def revoke_subject(
         self, issuer: str, subject: str, *, before: float, expires_at: float, now: float
     ) -> None:
-        change = Change(SUBJECT, subject_member(issuer, subject), expires_at, before)
-        self._run(self._ops.revoke(change, now))
-        self._published([change], now)
+        self._revoke(Change(SUBJECT, subject_member(issuer, subject), expires_at, before), now)
 
     async def arevoke_subject(
         self, issuer: str, subject: str, *, before: float, expires_at: float, now: float
     ) -> None:
         change = Change(SUBJECT, subject_member(issuer, subject), expires_at, before)
-        await self._arun(self._ops.revoke(change, now))
-        self._published([change], now)
+        await self._arevoke(change, now)
+
+    def subject_generation(self, issuer: str, subject: str, *, now: float) -> int:
+        return self._run(self._ops.subject_generation(issuer, subject, now))
+
+    async def asubject_generation(self, issuer: str, subject: str, *, now: float) -> int:
+        return await self._arun(self._ops.subject_generation(issuer, subject, now))
 
     def is_revoked(self, query: RevocationQuery, *, now: float) -> bool:
         return self._run(self._ops.is_revoked(query, now))
@@ -150,11 +157,40 @@ class RedisStore(Store):
     async def ais_revoked(self, query: RevocationQuery, *, now: float) -> bool:
         return await self._arun(self._ops.is_revoked(query, now))
 
+    # -- sessions ----------------------------------------------------------------------------------
+
     def create_session(self, session: SessionInfo, *, now: float) -> None:
         self._run(self._ops.create_session(session, now))
 
     async def acreate_session(self, session: SessionInfo, *, now: float) -> None:
         await self._arun(self._ops.create_session(session, now))
+
+    def start_session(
+        self,
+        session: SessionInfo,
+        *,
+        now: float,
+        limit: int | None = None,
+        evict_oldest: bool = True,
+    ) -> SessionStart:
+        """One script on the subject's hash slot decides and creates (atomic across every
+        process); the evicted sessions' ids are revoked right after."""
+        started, changes = self._run(self._ops.start_session(session, now, limit, evict_oldest))
+        self._published(changes, now)
+        return started
+
+    async def astart_session(
+        self,
+        session: SessionInfo,
+        *,
+        now: float,
+        limit: int | None = None,
+        evict_oldest: bool = True,
+    ) -> SessionStart:
+        op = self._ops.start_session(session, now, limit, evict_oldest)
+        started, changes = await self._arun(op, one_node=True)
+        self._published(changes, now)
+        return started
 
     def get_session(self, session_id: str, *, now: float) -> SessionInfo | None:
         return self._run(self._ops.get_session(session_id, now))
@@ -186,7 +222,8 @@ class RedisStore(Store):
     async def arevoke_session(
         self, session_id: str, *, now: float, expires_at: float | None = None
     ) -> bool:
-        live, changes = await self._arun(self._ops.revoke_session(session_id, now, expires_at))
+        op = self._ops.revoke_session(session_id, now, expires_at)
+        live, changes = await self._arun(op, one_node=True)
         self._published(changes, now)
         return live == 1
 
@@ -201,9 +238,11 @@ class RedisStore(Store):
         self, subject: str, keep_session_id: str | None, *, now: float
     ) -> int:
         op = self._ops.revoke_other_sessions(subject, keep_session_id, now)
-        live, changes = await self._arun(op)
+        live, changes = await self._arun(op, one_node=True)
         self._published(changes, now)
         return live
+
+    # -- one-time markers and values ---------------------------------------------------------
 
     def consume_once(self, key: str, *, expires_at: float, now: float) -> bool:
         return self._run(self._ops.consume_once(key, expires_at, now))
@@ -224,24 +263,31 @@ class RedisStore(Store):
         return await self._arun(self._ops.get_value(key))
 
     def purge(self, *, now: float) -> int:
-        """Return 0: every key carries a TTL, so Redis expires entries itself."""
+        """Return 0: Redis expires entries itself (TTLs; revocations on each write)."""
         return 0
 
     async def apurge(self, *, now: float) -> int:
         return 0
 
-    # -- the change log --------------------------------------------------------------------------
+    # -- the change log and start-up checks --------------------------------------------------
 
     @property
     def log_identity(self) -> tuple[str, str, str]:
-        """The server URL and the key prefix."""
-        return ("redis", self._url, self.prefix)
+        """The deployment (password-free) and the key prefix."""
+        return ("redis", self._clients.describe(), self.prefix)
 
     def open_change_log(self) -> ChangeLog:
         """A reader of the change log on a connection of its own (it blocks in ``XREAD``)."""
         from ._redis_log import RedisChangeLog
 
         return RedisChangeLog(self, self._ops.revocations)
+
+    def check(self) -> list[Finding]:
+        """That Redis answers, and does not lose revocations to an evicting
+        ``maxmemory-policy`` or missing persistence, on every master."""
+        from ._redis_checks import check_clients
+
+        return check_clients(self._clients)
 
     # -- closing -------------------------------------------------------------------------------
 
@@ -259,19 +305,19 @@ class RedisStore(Store):
             if loop.is_closed():
                 continue
             if not loop.is_running():
-                loop.run_until_complete(client.aclose())
+                loop.run_until_complete(aclose_client(client))
                 continue
             try:
                 current = asyncio.get_running_loop()
             except RuntimeError:
                 current = None
             if current is loop:  # close() called from async code: finish in the background
-                task = loop.create_task(client.aclose())
+                task = loop.create_task(aclose_client(client))
                 self._closing.add(task)
                 task.add_done_callback(self._closing.discard)
             else:
-                asyncio.run_coroutine_threadsafe(client.aclose(), loop)
-        self._client.close()
+                asyncio.run_coroutine_threadsafe(aclose_client(client), loop)
+        self._clients.close()
 
     async def aclose(self) -> None:
         """Close this event loop's async client (awaiting it), then everything else."""
@@ -282,5 +328,5 @@ class RedisStore(Store):
         with self._alock:
             client = self._aclients.pop(loop, None) if loop is not None else None
         if client is not None:
-            await client.aclose()
+            await aclose_client(client)
         self.close()

@@ -7,6 +7,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from ..errors import StoreUnavailable
 from . import _sql
@@ -21,7 +22,10 @@ from ._changes import (
     token_member,
 )
 from ._keys import PurgeThrottle, session_marker_expiry
-from .base import RevocationQuery, SessionInfo, Store
+from .base import RevocationQuery, SessionInfo, SessionStart, Store
+
+if TYPE_CHECKING:
+    from ._checks import Finding
 
 __all__ = ["SQLiteStore"]
 
@@ -73,12 +77,24 @@ class SQLiteStore(Store):
             with self._connection() as conn:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.executescript(_sql.SCHEMA)  # idempotent, in one IMMEDIATE transaction
+                self._migrate(conn)
         except StoreUnavailable as exc:  # name the file: "unable to open database file" alone
             cause = exc.__cause__ or exc  # does not say which one
             raise StoreUnavailable(f"sqlite: cannot open {self.path!r}: {cause}") from cause
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.path!r})"
+
+    @classmethod
+    def _migrate(cls, conn: sqlite3.Connection) -> None:
+        """Add the columns newer versions use to a file an older one created."""
+        for table, column, definition in _sql.MIGRATIONS:
+            present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+            if column not in present:
+                with cls._transaction(conn):
+                    present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+                    if column not in present:  # another process may have just added it
+                        conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
 
     # -- connections ---------------------------------------------------------------------------
 
@@ -165,9 +181,20 @@ class SQLiteStore(Store):
     def revoke_subject(
         self, issuer: str, subject: str, *, before: float, expires_at: float, now: float
     ) -> None:
-        change = Change(SUBJECT, subject_member(issuer, subject), expires_at, before)
-        params = (issuer, subject, before, expires_at, now)
-        self._revoke(_sql.REVOKE_SUBJECT, params, change, now)
+        member = subject_member(issuer, subject)
+        with self._connection() as conn:
+            with self._transaction(conn):
+                params = (issuer, subject, before, expires_at, now)
+                ((generation,),) = conn.execute(_sql.REVOKE_SUBJECT, params).fetchall()
+                change = Change(SUBJECT, member, expires_at, before, int(generation))
+                _append(conn, [change])
+            self._maybe_purge(conn, now)
+        self._published([change], now)
+
+    def subject_generation(self, issuer: str, subject: str, *, now: float) -> int:
+        with self._connection() as conn:
+            row = conn.execute(_sql.SUBJECT_GENERATION, (issuer, subject, now)).fetchone()
+        return 0 if row is None else int(row[0])
 
     def _revoke(self, sql: str, params: tuple[object, ...], change: Change, now: float) -> None:
         with self._connection() as conn:
@@ -176,6 +203,28 @@ class SQLiteStore(Store):
                 _append(conn, [change])
             self._maybe_purge(conn, now)
         self._published([change], now)
+
+    def check(self) -> list[Finding]:
+        """That this process can write the file (a rolled-back write; WAL also needs the
+        directory): otherwise the first revocation would fail."""
+        from ._checks import Finding
+
+        try:
+            with self._connection() as conn:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    conn.execute("UPDATE jwtmw_meta SET value = value WHERE name = 'epoch'")
+                finally:
+                    conn.execute("ROLLBACK")
+        except (StoreUnavailable, sqlite3.Error) as exc:
+            return [Finding("error", "STORE", f"cannot write the SQLite file {self.path!r}: "
+                                              f"{exc}; revocations would fail")]  # fmt: skip
+        directory = os.path.dirname(os.path.abspath(self.path))
+        if not os.access(directory, os.W_OK):
+            message = (f"the directory of {self.path!r} is not writable: SQLite's WAL files "
+                       "cannot be created there")  # fmt: skip
+            return [Finding("error", "STORE", message)]
+        return []
 
     # -- the change log --------------------------------------------------------------------------
 
@@ -234,12 +283,33 @@ class SQLiteStore(Store):
     # -- sessions --------------------------------------------------------------------------
 
     def create_session(self, session: SessionInfo, *, now: float) -> None:
-        s = session
-        self._write(
-            _sql.INSERT_SESSION,
-            (s.session_id, s.subject, s.created_at, s.last_seen, s.expires_at, s.user_agent, s.ip),
-            now,
-        )
+        self._write(_sql.INSERT_SESSION, _session_row(session), now)
+
+    def start_session(
+        self,
+        session: SessionInfo,
+        *,
+        now: float,
+        limit: int | None = None,
+        evict_oldest: bool = True,
+    ) -> SessionStart:
+        """One ``BEGIN IMMEDIATE`` transaction: the limit holds across threads and processes."""
+        changes: list[Change] = []
+        with self._connection() as conn:
+            with self._transaction(conn):
+                evicted: list[str] = []
+                if limit is not None:
+                    live = conn.execute(_sql.LIVE_SESSIONS, (session.subject, now)).fetchall()
+                    excess = len(live) - limit + 1
+                    if excess > 0:
+                        if not evict_oldest:
+                            return SessionStart(False)
+                        evicted = [sid for sid, _ in live[:excess]]
+                        _, changes = self._revoke_sessions(conn, evicted, now, None)
+                conn.execute(_sql.INSERT_SESSION, _session_row(session))
+            self._maybe_purge(conn, now)
+        self._published(changes, now)
+        return SessionStart(True, tuple(evicted))
 
     def get_session(self, session_id: str, *, now: float) -> SessionInfo | None:
         with self._connection() as conn:
@@ -366,6 +436,10 @@ class SQLiteStore(Store):
             conn.close()
 
 
+def _session_row(s: SessionInfo) -> tuple[object, ...]:
+    return (s.session_id, s.subject, s.created_at, s.last_seen, s.expires_at, s.user_agent, s.ip)
+
+
 def _append(conn: sqlite3.Connection, changes: list[Change]) -> None:
     """Number and log ``changes`` inside the caller's transaction."""
     for change in changes:
@@ -380,5 +454,6 @@ def _revocation_params(query: RevocationQuery, now: float) -> dict[str, object]:
         "sid": query.session_id,
         "sub": query.subject,
         "iat": query.issued_at,
+        "gen": query.generation,
         "now": now,
     }

@@ -466,7 +466,7 @@ def test_a_store_failure_is_503_json(client: TestClient, app: object) -> None:
     async def broken(*args: object, **kwargs: object) -> None:
         raise StoreUnavailable("down")
 
-    app.state.demo.store.acreate_session = broken  # type: ignore[attr-defined]
+    app.state.demo.store.astart_session = broken  # type: ignore[attr-defined]
     response = client.post("/auth/login", json={"username": "alice", "password": "wonderland"})
     assert_json_error(response, 503, "temporarily_unavailable")
     assert response.headers["retry-after"] == "1"

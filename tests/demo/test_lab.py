@@ -175,3 +175,21 @@ def test_a_session_token_does_not_open_a_download(client: TestClient) -> None:
     client.cookies.clear()
     assert client.get("/download/report.txt", headers=bearer(token)).status_code == 401
     assert client.get(f"/download/report.txt?access_token={token}").status_code == 401
+
+
+def test_the_samples_do_not_outlive_logout_everywhere(
+    client: TestClient, other: TestClient, clock: FrozenClock
+) -> None:
+    """The lab's own tokens (one without a session id, one whose iat lies an hour ahead)
+    carry the subject's generation: "log out everywhere" ends them too (issue 15)."""
+    login(client)
+    samples = client.get("/api/lab/samples").json()["samples"]
+
+    def status(token: str) -> int:
+        return other.get("/api/me", headers=bearer(token)).status_code
+
+    assert status(samples["valid"]) == 200
+    assert client.post("/auth/logout-all", headers=csrf(client)).status_code == 200
+    assert status(samples["valid"]) == 401
+    clock.advance(3600)  # the "not yet valid" one comes of age: still refused
+    assert status(samples["not yet valid"]) == 401

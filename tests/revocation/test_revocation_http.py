@@ -57,11 +57,15 @@ def test_logout_everywhere_then_log_in_again(
     tokens = [issuer.access_token("bob", now=now - 5).token for _ in range(3)]
     other = issuer.access_token("carol", now=now - 5).token
     assert all(client.get(t).status == 200 for t in tokens)
-    SessionManager(settings, store, clock=old_clock).logout_everywhere("bob")
+    manager = SessionManager(settings, store, clock=old_clock)
+    manager.logout_everywhere("bob")
     assert [client.get(t).status for t in tokens] == [401, 401, 401]
     assert client.get(other).status == 200
-    fresh = issuer.access_token("bob", now=time.time()).token
+    # A token of ours issued after the call carries the new generation: accepted at once.
+    fresh = manager.issue_token("bob").token
     assert client.get(fresh).status == 200
+    # One without it (another issuer's) is judged by iat, refused within LEEWAY of the call.
+    assert client.get(issuer.access_token("bob", now=now).token).status == 401
 
 
 def test_session_revocation(

@@ -84,6 +84,7 @@ def test_a_cookie_refresh_token_without_csrf_claim_is_refused(manager: SessionMa
     issuer = Issuer(manager.settings)
     claims = {"sid": "s1", "auth_time": int(NOW)}
     token = issuer.refresh_token("alice", now=NOW, claims=claims).token
+    manager.store.create_session(SessionInfo("s1", "alice", NOW, NOW, NOW + 3600), now=NOW)
     with pytest.raises(CSRFError):
         manager.refresh(token, from_cookie=True, csrf="")
     assert manager.refresh(token).session_id == "s1"  # from the body: no proof needed

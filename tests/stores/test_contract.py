@@ -16,10 +16,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-import redis
 
 from jwtmiddleware.stores import MemoryStore, RevocationQuery, SessionInfo, SQLiteStore, Store
+from jwtmiddleware.stores._redis_clients import RedisClients
 from jwtmiddleware.stores.redis import RedisStore
+from tests.redis_sentinel import SentinelSet, start_sentinel_set
 
 pytestmark = pytest.mark.anyio
 
@@ -31,7 +32,7 @@ class Api:
     """Calls the store's sync method (mode "sync") or its async twin (mode "async") under one
     name, so every contract test runs both paths: ``await api.is_revoked(q, now=...)``."""
 
-    def __init__(self, store: Store, backend: str, mode: str, raw: redis.Redis | None) -> None:
+    def __init__(self, store: Store, backend: str, mode: str, raw: Any) -> None:
         self.store = store
         self.backend = backend
         self.mode = mode
@@ -52,7 +53,7 @@ class Api:
     @property
     def expires_by_now(self) -> bool:
         """True where a later ``now`` makes entries vanish (not Redis, which uses its clock)."""
-        return self.backend != "redis"
+        return self.backend not in REDIS_BACKENDS
 
     def ttl(self, key: str) -> int:
         assert self.raw is not None
@@ -64,9 +65,32 @@ class Api:
         return self.store.keys
 
 
-@pytest.fixture(params=["memory", "sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+REDIS_BACKENDS = ("redis", "redis-cluster", "redis-sentinel")
+
+
+@pytest.fixture(
+    params=["memory", "sqlite", *(pytest.param(b, marks=pytest.mark.redis) for b in REDIS_BACKENDS)]
+)
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
+
+
+@pytest.fixture(scope="module")
+def contract_sentinel() -> Iterator[SentinelSet]:
+    """One master, one replica and three sentinels for this module's tests."""
+    group = start_sentinel_set()
+    try:
+        yield group
+    finally:
+        group.close()
+
+
+def redis_url_for(backend: str, request: pytest.FixtureRequest) -> str:
+    if backend == "redis-cluster":
+        return str(request.getfixturevalue("redis_cluster").url)
+    if backend == "redis-sentinel":
+        return str(request.getfixturevalue("contract_sentinel").url)
+    return str(request.getfixturevalue("redis_url"))
 
 
 @pytest.fixture(params=["sync", "async"])
@@ -75,13 +99,14 @@ def mode(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def raw_redis(backend: str, request: pytest.FixtureRequest) -> Iterator[redis.Redis | None]:
-    if backend != "redis":
+def raw_redis(backend: str, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A plain client on the same deployment (to read what the store wrote)."""
+    if backend not in REDIS_BACKENDS:
         yield None
         return
-    client = redis.Redis.from_url(request.getfixturevalue("redis_url"), decode_responses=True)
-    yield client
-    client.close()
+    clients = RedisClients.from_url(redis_url_for(backend, request), timeout=2.0)
+    yield clients.sync
+    clients.close()
 
 
 def make_store(backend: str, request: pytest.FixtureRequest, **kwargs: Any) -> Store:
@@ -90,7 +115,7 @@ def make_store(backend: str, request: pytest.FixtureRequest, **kwargs: Any) -> S
     if backend == "sqlite":
         tmp_path = request.getfixturevalue("tmp_path")
         return SQLiteStore(tmp_path / "store.db", **kwargs)
-    url = request.getfixturevalue("redis_url")
+    url = redis_url_for(backend, request)
     # A unique prefix isolates tests sharing the session's server; a roomy timeout keeps the
     # contract (not the failure behaviour, tested elsewhere) free of scheduling flakes.
     return RedisStore(url, timeout=2.0, prefix=f"t{uuid.uuid4().hex[:8]}:", **kwargs)
@@ -98,7 +123,7 @@ def make_store(backend: str, request: pytest.FixtureRequest, **kwargs: Any) -> S
 
 @pytest.fixture
 async def api(
-    backend: str, mode: str, raw_redis: redis.Redis | None, request: pytest.FixtureRequest
+    backend: str, mode: str, raw_redis: Any, request: pytest.FixtureRequest
 ) -> AsyncIterator[Api]:
     store = make_store(backend, request)
     yield Api(store, backend, mode, raw_redis)
@@ -223,7 +248,7 @@ async def test_session_create_get_list(api: Api) -> None:
         later = await api.list_sessions("alice", now=now - 300 + DAY)
         assert [s.session_id for s in later] == ["s2", "s3"]
     else:
-        assert DAY - 11 <= api.ttl(api.keys.session("s3")) <= DAY - 10
+        assert DAY - 11 <= api.ttl(api.keys.session("alice", "s3")) <= DAY - 10
 
 
 async def test_sessions_created_in_the_same_instant_list_in_session_id_order(api: Api) -> None:

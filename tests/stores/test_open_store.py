@@ -143,7 +143,7 @@ def test_repr_never_contains_the_password(url: str) -> None:
 
 @pytest.mark.redis
 def test_malformed_url_given_directly_does_not_leak_either() -> None:
-    with pytest.raises(ValueError, match="malformed Redis URL") as info:
+    with pytest.raises(ValueError, match="malformed") as info:
         stores.RedisStore(f"redis://:{SECRET}/with/slash@127.0.0.1:1/0")
     assert SECRET not in str(info.value)
     assert info.value.__cause__ is None

@@ -204,13 +204,20 @@ def test_option_names_are_echoed_when_harmless() -> None:
     assert "unreadable option name" in refusal("redis+cluster://h:1?Bad-Name=1").message
 
 
-def test_open_store_refuses_cluster_and_sentinel_for_now() -> None:
-    for url in (f"redis+cluster://:{SECRET}@h:1", f"rediss+sentinel://:{SECRET}@s:1/m"):
-        with pytest.raises(ConfigurationError) as info:
-            open_store(url)
-        assert info.value.setting == "STORE"
-        assert "recognised" in info.value.message
-        assert SECRET not in str(info.value)
+def test_open_store_serves_cluster_and_sentinel_urls_lazily() -> None:
+    from jwtmiddleware.stores.redis import RedisStore
+
+    for url, kind in (
+        (f"redis+cluster://:{SECRET}@127.0.0.1:1,127.0.0.1:2", "redis-cluster"),
+        (f"rediss+sentinel://:{SECRET}@127.0.0.1:1/m", "redis-sentinel"),
+    ):
+        store = open_store(url)  # connects on first use, not here
+        try:
+            assert isinstance(store, RedisStore)
+            assert store.kind == kind
+            assert SECRET not in repr(store)
+        finally:
+            store.close()
 
 
 def test_store_url_repr_is_redacted() -> None:
