@@ -137,6 +137,13 @@ class Follower:
         mirror = self.mirror
         now = mirror.clock()
         position, batches = log.snapshot(now)
+        known = mirror.position
+        if known is not None and known.epoch != position.epoch:
+            logger.error(
+                "the store's data was replaced or lost (epoch %s -> %s): revocations it held "
+                "may be gone for other processes; those this process knew are kept",
+                known.epoch, position.epoch,
+            )  # fmt: skip
         loaded = 0
         for batch in batches:
             mirror.apply(batch, now)

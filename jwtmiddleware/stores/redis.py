@@ -54,9 +54,10 @@ class RedisStore(Store):
         self.timeout = timeout
         self.prefix = prefix
         self.min_replicas = min_replicas
-        # WAIT answers within its own timeout: keep it inside the socket's read timeout.
+        # WAIT answers within its own timeout: half the socket's read timeout leaves the
+        # other half for the write before it and the reply.
         self._ops = RedisOps(prefix, min_replicas=min_replicas,
-                             wait_ms=max(1, int(timeout * 1000 * 0.8)))  # fmt: skip
+                             wait_ms=max(1, int(timeout * 1000 / 2)))  # fmt: skip
         #: Names of this store's keys (for inspection and tests).
         self.keys = self._ops.keys
         # redis.asyncio connections belong to the loop that opened them: one client per loop.

@@ -679,7 +679,7 @@ def test_store_failure_is_a_503(
         raise StoreUnavailable("down")
 
     assert auth.store is not None
-    monkeypatch.setattr(auth.store, "create_session", broken)
+    monkeypatch.setattr(auth.store, "start_session", broken)
     with caplog.at_level(logging.CRITICAL, logger="jwtmiddleware"):
         response = client.post("/auth/login", json={"subject": "alice"})
     assert response.status_code == 503
