@@ -22,7 +22,7 @@ __all__ = ["CONVERTERS", "validate"]
 
 logger = logging.getLogger("jwtmiddleware")
 
-_SOURCES = ("cookie", "header", "query")
+_SOURCES = ("cookie", "header", "query", "websocket_protocol")
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")  # RFC 9110 token (header and cookie names)
 _MAX_LEEWAY = 300.0
 _SAMESITE = {"lax": "Lax", "strict": "Strict", "none": "None"}

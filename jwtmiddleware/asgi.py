@@ -9,13 +9,21 @@ sliding-refresh headers.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any, cast
 
 from ._drive import run_async
 from ._http import IDENTITY_KEY, MiddlewareCore, as_auth_error, logger, merge_vary, with_vary
+from ._websocket import (
+    POLICY_VIOLATION,
+    TRY_AGAIN_LATER,
+    guard_websocket,
+    strip_token_protocols,
+)
 from .csrf import form_value
+from .errors import StoreUnavailable, TokenRevoked
 from .settings import Settings
 from .sources import ASGIRequestView
 
@@ -25,7 +33,7 @@ if TYPE_CHECKING:
     from .identity import Identity
     from .refresh import RefreshPlan
     from .responses import ErrorResponse
-    from .stores.base import Store
+    from .stores.base import RevocationQuery, Store
 
 __all__ = ["ASGIApp", "JWTMiddleware"]
 
@@ -36,6 +44,21 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _POLICY_VIOLATION = 1008
+_WebSocketCheck = Callable[[float], Awaitable["tuple[int, str] | None"]]
+
+
+def _revocation_query(identity: Identity) -> RevocationQuery:
+    from .stores._changes import GENERATION_CLAIM
+    from .stores.base import RevocationQuery
+
+    claims = identity.claims
+    iat, gen = claims.get("iat"), claims.get(GENERATION_CLAIM)
+    return RevocationQuery(
+        issuer=identity.issuer or "", subject=identity.subject, token_id=identity.token_id,
+        session_id=identity.session_id,
+        issued_at=float(iat) if isinstance(iat, int | float) else None,
+        generation=gen if isinstance(gen, int) else None,
+    )  # fmt: skip
 
 
 class _BufferedBody:
@@ -127,6 +150,11 @@ class JWTMiddleware(MiddlewareCore):
         self._fast = self.authenticator.fast_path
         self._store_effects = self.authenticator.store_effects
         self._check_revoked = self.authenticator.check_revoked
+        self._ws_protocol = (
+            self.settings.header_scheme.lower()
+            if "websocket_protocol" in self.settings.sources
+            else None
+        )
         # lifespan passes through untouched unless there is something to start or close.
         self._handles_lifespan = self.mirror is not None or self._owns_store
         self._header_name = self.settings.header_name.lower().encode("latin-1")
@@ -249,6 +277,9 @@ class JWTMiddleware(MiddlewareCore):
         scope[IDENTITY_KEY] = result.identity
         scope["user"] = result.identity
         scope["auth"] = result.credentials
+        if scope_type == "websocket":
+            await self._websocket(scope, receive, send, result)
+            return
         vary = self._vary_header
         if result.exempt or scope_type != "http" or (vary is None and result.refresh is None):
             await self.app(scope, receive, send)
@@ -260,6 +291,52 @@ class JWTMiddleware(MiddlewareCore):
             assert vary is not None
             send = _vary_sender(send, vary)
         await self.app(scope, receive, send)
+
+    async def _websocket(
+        self, scope: Scope, receive: Receive, send: Send, result: AuthResult
+    ) -> None:
+        """Run an authenticated websocket under :func:`guard_websocket`: closed with 1008 as
+        soon as its token expires or is revoked."""
+        marker = self._ws_protocol
+        offered_token = marker is not None and strip_token_protocols(scope, marker)
+        identity = result.identity
+        if result.exempt or not identity.is_authenticated:
+            await self.app(scope, receive, send)
+            return
+        check = self._websocket_check(cast("Identity", identity), result)
+        exp = cast("Identity", identity).expires_at
+        valid_until = math.inf if exp is None else exp + self.settings.leeway
+        await guard_websocket(
+            self.app, scope, receive, send, check=check, clock=self._clock,
+            valid_until=valid_until, accept_protocol=marker if offered_token else None,
+        )  # fmt: skip
+
+    def _websocket_check(self, identity: Identity, result: AuthResult) -> _WebSocketCheck:
+        """What a websocket's every client message is checked against: the token's expiry,
+        and its revocations (the mirror's lookup, else the store)."""
+        expires = identity.expires_at
+        valid_until = math.inf if expires is None else expires + self.settings.leeway
+        check_revoked, keys = self.authenticator.check_revoked, result.keys
+        store = self.store if self.authenticator.store_effects else None
+        query = _revocation_query(identity) if store is not None else None
+        fail_open = self.settings.store_failure == "open"
+
+        async def check(now: float) -> tuple[int, str] | None:
+            if now >= valid_until:
+                return POLICY_VIOLATION, "token expired"
+            try:
+                if check_revoked is not None and keys is not None:
+                    check_revoked(keys, now)
+                elif query is not None and await store.ais_revoked(query, now=now):  # type: ignore[union-attr]
+                    return POLICY_VIOLATION, "token revoked"
+            except TokenRevoked:
+                return POLICY_VIOLATION, "token revoked"
+            except StoreUnavailable:
+                if not fail_open:
+                    return TRY_AGAIN_LATER, "authentication temporarily unavailable"
+            return None
+
+        return check
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass ``lifespan`` to the app, starting the mirror before the app's start-up and

@@ -107,7 +107,7 @@ class Settings:
     #: Lifetime of access tokens minted by :class:`~jwtmiddleware.issuer.Issuer`, in seconds.
     access_token_ttl: float = 900.0
     #: Revocation/session store URL (``memory://``, ``sqlite:///path``, ``redis://``) or object.
-    store: Any = None
+    store: Any = dataclasses.field(default=None, repr=False)  # a URL may hold a password
     #: ``closed``: 503 when the store cannot answer; ``open``: let the request through.
     store_failure: Literal["closed", "open"] = "closed"
     #: Store connect/read timeout in seconds.

@@ -188,6 +188,7 @@ class TokenSources:
         "_query",
         "_query_key",
         "_scheme",
+        "_ws_protocol",
         "names",
     )
 
@@ -204,6 +205,8 @@ class TokenSources:
         self._cookie_key = f"{settings.access_cookie_name}="
         self._query = settings.query_parameter if "query" in sources else None
         self._query_key = f"{settings.query_parameter}="
+        #: The subprotocol marking a token in ``Sec-WebSocket-Protocol`` (``None``: off).
+        self._ws_protocol = self._scheme if "websocket_protocol" in sources else None
         #: The request headers a response depends on (for ``Vary``).
         self.names: tuple[str, ...] = tuple(
             n
@@ -231,7 +234,28 @@ class TokenSources:
                 if found is not None:
                     raise InvalidRequest("credentials in more than one place")
                 found = (token, "query")
+        if self._ws_protocol is not None and view.scheme in ("ws", "wss"):
+            token = self._from_subprotocols(view, self._ws_protocol)
+            if token is not None:
+                if found is not None:
+                    raise InvalidRequest("credentials in more than one place")
+                found = (token, "websocket_protocol")
         return found
+
+    @staticmethod
+    def _from_subprotocols(view: RequestView, marker: str) -> str | None:
+        """The token a websocket client offered as ``Sec-WebSocket-Protocol: bearer, <token>``
+        (``new WebSocket(url, ["bearer", token])``)."""
+        offered = [p.strip() for v in view.get_all("sec-websocket-protocol") for p in v.split(",")]
+        lowered = [p.lower() for p in offered]
+        if marker not in lowered:
+            return None
+        if lowered.count(marker) > 1:
+            raise InvalidRequest("the token subprotocol is offered more than once")
+        at = lowered.index(marker)
+        if at + 1 >= len(offered) or not offered[at + 1]:
+            raise InvalidRequest(f"the {marker!r} subprotocol is not followed by a token")
+        return offered[at + 1]
 
     def _from_header(self, view: RequestView) -> tuple[str, str] | None:
         assert self._header is not None
