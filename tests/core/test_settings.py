@@ -183,3 +183,10 @@ def test_csrf_trusted_origins_from_the_environment() -> None:
     with pytest.raises(ConfigurationError) as info:
         Settings.from_env({**env, "JWTMIDDLEWARE_CSRF_TRUSTED_ORIGINS": "app.example"})
     assert str(info.value).startswith("CSRF_TRUSTED_ORIGINS: 'app.example' has no scheme")
+
+
+def test_the_store_url_never_shows_in_repr() -> None:
+    """A Redis URL may hold a password: Settings' repr leaves STORE out."""
+    settings = Settings(secret=SECRET, store="redis://:hunter2-password@127.0.0.1:6379/0")
+    assert "hunter2-password" not in repr(settings)
+    assert "hunter2-password" not in str(settings)
