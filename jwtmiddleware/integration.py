@@ -17,7 +17,8 @@ framework. What an adapter does, in order:
    The refresh rules (cookie or body token, CSRF proof, cleared cookies, what the body carries)
    are decided there, once, for every adapter; see :mod:`jwtmiddleware.endpoints` and
    :mod:`jwtmiddleware.plans`.
-5. **Configure** with :func:`resolve_store` (the ``STORE`` object or URL),
+5. **Configure** with :func:`resolve_store` (the ``STORE`` object or URL), :func:`store_mirror`
+   (the store's revocation mirror under ``STORE_MAX_LAG``, to pass to the ``Authenticator``),
    :func:`parse_store_url` (validate a URL without opening the store) and :func:`to_callable` /
    :func:`to_callables` (callables or import strings, as settings take them).
 
@@ -42,7 +43,7 @@ from __future__ import annotations
 
 from ._coerce import import_string, to_callable, to_callables
 from ._drive import run_async, run_sync
-from ._http import IDENTITY_KEY, Responder, as_auth_error, resolve_store
+from ._http import IDENTITY_KEY, Responder, as_auth_error, resolve_store, store_mirror
 from .csrf import CSRFGuard
 from .effects import ReadForm
 from .endpoints import SessionEndpoints
@@ -88,6 +89,7 @@ __all__ = [
     "run_async",
     "run_sync",
     "session_list_body",
+    "store_mirror",
     "to_callable",
     "to_callables",
     "token_body",

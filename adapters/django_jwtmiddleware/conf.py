@@ -43,6 +43,7 @@ from jwtmiddleware.integration import (
     SessionEndpoints,
     parse_store_url,
     resolve_store,
+    store_mirror,
     to_callable,
 )
 
@@ -175,10 +176,6 @@ class Runtime:
         self.settings = settings
         #: The adapter options.
         self.options = options
-        #: The sans-IO authenticator.
-        self.authenticator = Authenticator(settings)
-        #: Renders refusals (and knows the ``Vary`` value).
-        self.responder = Responder(settings, self.authenticator.sources)
         try:
             #: The store named by ``STORE`` (``None`` without one).
             self.store: Store | None = resolve_store(settings, None)
@@ -188,6 +185,12 @@ class Runtime:
         self._owns_store = isinstance(settings.store, str)
         #: The clock.
         self.clock = options.clock
+        #: This process's mirror of the store's revocations (``STORE_MAX_LAG``), if any.
+        self.mirror = store_mirror(settings, self.store, self.clock)
+        #: The sans-IO authenticator.
+        self.authenticator = Authenticator(settings, mirror=self.mirror)
+        #: Renders refusals (and knows the ``Vary`` value).
+        self.responder = Responder(settings, self.authenticator.sources)
         #: ``Vary`` fields of protected responses.
         self.vary: tuple[str, ...] = (
             tuple(self.responder.vary.split(", ")) if (self.responder.vary) else ()
@@ -216,7 +219,9 @@ class Runtime:
         return self._endpoints
 
     def close(self) -> None:
-        """Close the store if this runtime opened it."""
+        """Stop the mirror, and close the store if this runtime opened it."""
+        if self.mirror is not None:
+            self.mirror.stop()
         if self._owns_store and self.store is not None:
             self.store.close()
 

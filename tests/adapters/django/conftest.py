@@ -60,8 +60,11 @@ def django_db() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def jwt_config(tmp_path: Any) -> Iterator[dict[str, Any]]:
-    """``settings.JWTMIDDLEWARE`` of this test: the base settings with a SQLite store."""
-    config = {**test_settings.BASE_JWT, "STORE": f"sqlite:///{tmp_path / 'jwt.db'}"}
+    """``settings.JWTMIDDLEWARE`` of this test: the base settings with a SQLite store. The first
+    request waits up to ``STORE_TIMEOUT`` for the revocation mirror to load: a roomy one keeps a
+    loaded test machine from turning that into a 503."""
+    config = {**test_settings.BASE_JWT, "STORE": f"sqlite:///{tmp_path / 'jwt.db'}",
+              "STORE_TIMEOUT": 2.0}  # fmt: skip
     with override_settings(JWTMIDDLEWARE=config):
         yield config
 

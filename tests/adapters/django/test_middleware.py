@@ -167,8 +167,13 @@ def test_store_failure_is_503_fail_closed(client: Client, configure: Configure) 
     from jwtmiddleware.stores.memory import MemoryStore
 
     class Broken(MemoryStore):
+        """A custom store without a change log: asked on every request."""
+
         def is_revoked(self, *args: Any, **kwargs: Any) -> bool:
             raise OSError("down")
+
+        def mirror(self, **kwargs: Any) -> None:  # type: ignore[override]
+            return None
 
     configure(jwt={"STORE": Broken()})
     response = client.get("/api/me", headers=bearer(mint()))
@@ -341,3 +346,33 @@ def test_without_effects_the_sync_chain_decides_directly(
 def test_identity_is_the_shared_anonymous_on_exempt_paths(client: Client) -> None:
     # The view reports the type; ANONYMOUS is the one instance of it.
     assert client.get("/health").json()["identity"] == type(ANONYMOUS).__name__
+
+
+def test_the_django_middleware_reads_revocations_from_the_mirror(
+    client: Client, configure: Configure
+) -> None:
+    """With a store, Django's requests ask the process's mirror (no store call), and a
+    revocation made through the store is refused at once."""
+    from jwtmiddleware.stores.memory import MemoryStore
+
+    class Counting(MemoryStore):
+        asked = 0
+
+        def is_revoked(self, *args: Any, **kwargs: Any) -> bool:
+            Counting.asked += 1
+            return super().is_revoked(*args, **kwargs)
+
+    store = Counting()
+    configure(jwt={"STORE": store})
+    token = mint()
+    assert client.get("/api/me", headers=bearer(token)).status_code == 200
+    import base64
+    import json as json_module
+    import time as time_module
+
+    payload = token.split(".")[1]
+    claims = json_module.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    store.revoke_token(claims.get("iss") or "", claims["jti"], expires_at=claims["exp"],
+                       now=time_module.time())  # fmt: skip
+    assert client.get("/api/me", headers=bearer(token)).status_code == 401
+    assert Counting.asked == 0
