@@ -1,21 +1,36 @@
-"""What the ASGI and WSGI layers share: error rendering, ``Vary`` and store resolution."""
+"""What the ASGI and WSGI layers share: error rendering (with the refusal's log line, metric
+and trace annotation), ``Vary``, store resolution and the ``STATUS_PATH`` readiness answer."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any, cast
 
-from .errors import AuthenticationError, ConfigurationError, StoreUnavailable, TokenInvalid
+from . import _json
+from .errors import (
+    AuthenticationError,
+    ConfigurationError,
+    InsufficientScope,
+    StoreUnavailable,
+    TokenInvalid,
+)
+from .reasons import reason_of
 from .responses import ErrorResponse, render_error, render_store_unavailable
+from .telemetry import RefusalLog, scrub, telemetry_for
 
 if TYPE_CHECKING:
-    from .flow import Authenticator
+    from .effects import Effect
+    from .flow import Authenticator, AuthResult
+    from .identity import Identity
     from .jwks import JWKSDocument
+    from .lifecycle import AuthEvent
     from .settings import Settings
     from .sources import RequestView, TokenSources
+    from .stores._changes import RevocationKeys
     from .stores.base import Store
     from .stores.mirror import Mirror
+    from .telemetry import Telemetry
 
 __all__ = [
     "IDENTITY_KEY",
@@ -26,6 +41,8 @@ __all__ = [
     "merge_vary",
     "published_jwks",
     "resolve_store",
+    "status_response",
+    "store_status",
     "store_mirror",
     "with_vary",
 ]
@@ -111,29 +128,106 @@ class MiddlewareCore:
     #: The published JWKS document, if any.
     jwks: JWKSDocument | None
 
+    #: The metrics this middleware records to (``None``: off).
+    telemetry: Telemetry | None
+    _downstream: Any
+
     def _setup(
-        self, settings: Settings | None, store: Store | None, clock: Callable[[], float]
+        self,
+        settings: Settings | None,
+        store: Store | None,
+        clock: Callable[[], float],
+        metrics: Any = None,
     ) -> None:
         from .flow import Authenticator
         from .settings import Settings as SettingsType
 
         self.settings = settings if settings is not None else SettingsType.from_env()
+        self.telemetry = telemetry_for(self.settings, metrics)
+        if self.settings.otel_record_subject and (
+            self.telemetry is None or self.telemetry.kind != "opentelemetry"
+        ):
+            raise ConfigurationError(
+                "OTEL_RECORD_SUBJECT",
+                'needs METRICS = "opentelemetry" (or a MeterProvider passed as metrics=)',
+            )
         self.store = resolve_store(self.settings, store)
         # A store opened from the STORE URL is ours to close; a Store object is the caller's.
         self._owns_store = store is None and isinstance(self.settings.store, str)
         self.mirror = store_mirror(self.settings, self.store, clock)
+        if self.mirror is not None and self.telemetry is not None:
+            self.telemetry.watch_mirror(self.mirror)
         # A store object given here (not through STORE) must be consulted all the same.
         self.authenticator = Authenticator(
             self.settings,
             has_store=self.store is not None,
             jwks_url=discover_jwks_url(self.settings),
             mirror=self.mirror,
+            telemetry=self.telemetry,
         )
         self._clock = clock
-        self._responder = Responder(self.settings, self.authenticator.sources)
+        self._responder = Responder(self.settings, self.authenticator.sources, self.telemetry)
         self._vary = self._responder.vary
         self.jwks = published_jwks(self.settings)
         self._jwks_path = self.settings.jwks_path if self.jwks is not None else None
+        self._status_path = self.settings.status_path
+        # The paths the middleware answers itself, checked first on every request (None when
+        # there are none: one identity test then).
+        own = tuple(p for p in (self._jwks_path, self._status_path) if p is not None)
+        self._own_paths: tuple[str, ...] | None = own or None
+        self._event_hook = cast("Callable[[AuthEvent], Any] | None", self.settings.event_hook)
+        self._events = None
+        if self._event_hook is not None or self.telemetry is not None:
+            from .events import EventSink
+
+            self._events = EventSink(self._event_hook, self.telemetry)
+        # What the shortcut calls: the revocation check and the store checks, counted when
+        # metrics are on (else the authenticator's own: nothing added to a request).
+        self._check_revoked: Callable[[RevocationKeys, float], None] | None = (
+            self.authenticator.check_revoked
+        )
+        self._store_checks: Callable[[Identity, float], Generator[Effect, Any, None]] = (
+            self.authenticator.store_checks
+        )
+        if self.telemetry is not None:
+            if self.authenticator.store_effects:
+                self._store_checks = self.telemetry.fast_store_checks(self._store_checks)
+            else:
+                self._check_revoked = self.telemetry.fast_check(self._check_revoked)
+        # The application as the middleware calls it (with OTEL_RECORD_SUBJECT, the caller's
+        # subject goes on the current span first).
+        self._downstream = self.app
+        if self.settings.otel_record_subject and self.telemetry is not None:
+            self._downstream = _annotating(self.app, self.telemetry)
+
+    @staticmethod
+    def _verified_error(
+        exc: Exception, verified: AuthResult | None
+    ) -> AuthenticationError | StoreUnavailable:
+        """The refusal of a shortcut request, knowing the verified caller when there was one
+        (a revoked token, a store that failed): the log line names its ``iss`` and ``sub``."""
+        error = as_auth_error(exc)
+        if verified is not None and error.claims is None:
+            error.claims = getattr(verified[0], "claims", None)
+        return error
+
+    def _authz_event(self, error: Exception, view: RequestView) -> AuthEvent | None:
+        """The ``authz_fail`` event of an ``insufficient_scope`` refusal, when events are
+        recorded."""
+        if self._events is None or not isinstance(error, InsufficientScope):
+            return None
+        from .lifecycle import AuthEvent
+
+        claims = error.claims or {}
+        subject, sid = claims.get("sub"), claims.get("sid")
+        detail = {"resource": view.path, "scopes": list(error.scopes)}
+        return AuthEvent(
+            "authz_fail",
+            subject if isinstance(subject, str) else None,
+            sid if isinstance(sid, str) else None,
+            detail,
+            action="insufficient_scope",
+        )
 
     # -- what the middleware owns: the mirror's follower and the store's connections ------------
 
@@ -165,12 +259,56 @@ class MiddlewareCore:
 
     def status(self) -> dict[str, Any]:
         """The store and mirror state, for health checks: ``{"store": ..., "mirror": ...}``
-        (``mirror`` is ``None`` when requests ask the store directly)."""
-        if self.store is None:
-            return {"store": None, "mirror": None}
-        status: dict[str, Any] = dict(self.store.status())
-        status["mirror"] = None if self.mirror is None else self.mirror.status()
-        return status
+        (``mirror`` is ``None`` when requests ask the store directly). The store is named by
+        its ``repr``, which hides passwords; errors are scrubbed of URL credentials."""
+        return store_status(self.store, self.mirror)
+
+    def ready(self) -> tuple[bool, dict[str, Any]]:
+        """Whether requests can be decided now (``False`` while the revocation mirror is
+        stale), and :meth:`status`."""
+        mirror = self.mirror
+        if mirror is not None and mirror.followed and not mirror.stopped:
+            mirror.start()  # like a request would: a probe must not wait for one
+        status = self.status()
+        state = status.get("mirror")
+        return (state is None or bool(state.get("fresh"))), status
+
+
+def store_status(store: Store | None, mirror: Mirror | None) -> dict[str, Any]:
+    """``{"store": repr, "mirror": Mirror.status() or None}``: the store named by its
+    ``repr`` (which hides passwords), the mirror's last error scrubbed of URL credentials."""
+    if store is None:
+        return {"store": None, "mirror": None}
+    state = None if mirror is None else dict(mirror.status())
+    if state is not None and state.get("last_error"):
+        state["last_error"] = scrub(str(state["last_error"]))
+    return {"store": repr(store), "mirror": state}
+
+
+def _annotating(app: Any, telemetry: Telemetry) -> Any:
+    """``app`` called after the caller's subject was put on the current trace span (the
+    identity is in the ASGI scope or WSGI environ the middleware passes)."""
+
+    def annotated(first: Any, *args: Any) -> Any:
+        identity = first.get(IDENTITY_KEY)
+        if identity is not None and identity.is_authenticated:
+            telemetry.annotate_subject(identity.subject)
+        return app(first, *args)
+
+    return annotated
+
+
+def status_response(
+    ready: bool, status: dict[str, Any], method: str
+) -> tuple[int, list[tuple[str, str]], bytes]:
+    """The ``STATUS_PATH`` answer: 200 (ready) or 503 (the mirror is stale) with the status as
+    JSON; 405 for a method other than GET or HEAD."""
+    headers = [("Content-Type", "application/json"), ("Cache-Control", "no-store")]
+    if method not in ("GET", "HEAD"):
+        return 405, [*headers, ("Allow", "GET, HEAD")], b'{"error": "method_not_allowed"}'
+    body = _json.dumps({"ready": ready, **status})
+    headers.append(("Content-Length", str(len(body))))
+    return (200 if ready else 503), headers, b"" if method == "HEAD" else body
 
 
 def merge_vary(current: str, value: str) -> str:
@@ -198,27 +336,46 @@ def as_auth_error(exc: Exception) -> AuthenticationError | StoreUnavailable:
     if isinstance(exc, AuthenticationError | StoreUnavailable):
         return exc
     logger.exception("unexpected error while authenticating; refusing the request")
-    error = TokenInvalid(f"unexpected {type(exc).__name__}")
+    error = TokenInvalid(f"unexpected {type(exc).__name__}", code="internal_error")
     error.__cause__ = exc
     return error
 
 
 class Responder:
-    """Renders refusals, once per error class, and knows the ``Vary`` value."""
+    """Renders refusals, once per error class, and knows the ``Vary`` value. Every refusal
+    is reported once here: its log line (``LOG_REFUSALS``) and, with metrics, its count and
+    the current span's ``error.type``.
 
-    def __init__(self, settings: Settings, sources: TokenSources) -> None:
+    :param telemetry: where refusals are counted (``None``: metrics off).
+    """
+
+    def __init__(
+        self, settings: Settings, sources: TokenSources, telemetry: Telemetry | None = None
+    ) -> None:
         self._realm = settings.realm
         self._handler = cast("Callable[..., Any] | None", settings.error_handler)
         self._cache: dict[type[Exception], ErrorResponse] = {}
+        self._log = RefusalLog(settings.log_refusals)
+        self._telemetry = telemetry
+        self._record_subject = settings.otel_record_subject
         #: ``Vary`` value for responses of protected routes (``None``: nothing to vary on).
         self.vary: str | None = ", ".join(sources.names) or None
 
+    def report(self, error: Exception, view: RequestView) -> str:
+        """Log and count a refusal (without rendering it); return its reason."""
+        reason = reason_of(error)
+        self._log(error, reason, view)
+        telemetry = self._telemetry
+        if telemetry is not None:
+            telemetry.refused(reason)
+            claims = getattr(error, "claims", None)
+            telemetry.annotate_refusal(reason, claims, self._record_subject)
+        return reason
+
     def response_for(self, error: Exception, view: RequestView) -> ErrorResponse:
-        """The response refusing a request; the error handler hook may replace it."""
-        if isinstance(error, AuthenticationError):
-            logger.info("authentication refused: %s (%s)", type(error).__name__, error.reason)
-        else:
-            logger.warning("authentication store unavailable: %s", error)
+        """The response refusing a request (reported by :meth:`report`); the error handler
+        hook may replace it."""
+        self.report(error, view)
         if self._handler is not None:
             try:
                 custom: Any = self._handler(error, view)

@@ -120,7 +120,7 @@ class SessionEndpoints:
             (browser-only apps); API clients need them in the body.
         """
         flow = self._login(view, subject, claims, extra, tokens_in_body)
-        return run_sync(flow, self.manager.store)
+        return run_sync(flow, self.manager.store, telemetry=self.manager.telemetry)
 
     async def alogin(
         self,
@@ -133,7 +133,19 @@ class SessionEndpoints:
     ) -> ResponsePlan:
         """Async :meth:`login`."""
         flow = self._login(view, subject, claims, extra, tokens_in_body)
-        return await run_async(flow, self.manager.store)
+        return await run_async(flow, self.manager.store, telemetry=self.manager.telemetry)
+
+    def login_failed(self, view: RequestView, subject: str | None = None) -> None:
+        """Report a login the app refused (wrong credentials): the ``authn_login_fail`` event,
+        with the request's user agent and client address.
+
+        :param subject: the user name that was tried, if it should be recorded.
+        """
+        self.manager.login_failed(subject, info=request_info(view))
+
+    async def alogin_failed(self, view: RequestView, subject: str | None = None) -> None:
+        """Async :meth:`login_failed` (an async ``EVENT_HOOK`` is awaited)."""
+        await self.manager.alogin_failed(subject, info=request_info(view))
 
     # -- refresh ----------------------------------------------------------------------------------
 
@@ -203,7 +215,11 @@ class SessionEndpoints:
         :param tokens_in_body: ``None`` (the default): the tokens go in the body only when the
             refresh token came in the body; a cookie refresh answers with cookies only.
         """
-        return run_sync(self._refresh(view, body, extra, tokens_in_body), self.manager.store)
+        return run_sync(
+            self._refresh(view, body, extra, tokens_in_body),
+            self.manager.store,
+            telemetry=self.manager.telemetry,
+        )
 
     async def arefresh(
         self,
@@ -215,7 +231,7 @@ class SessionEndpoints:
     ) -> ResponsePlan:
         """Async :meth:`refresh`."""
         flow = self._refresh(view, body, extra, tokens_in_body)
-        return await run_async(flow, self.manager.store)
+        return await run_async(flow, self.manager.store, telemetry=self.manager.telemetry)
 
     # -- logout -----------------------------------------------------------------------------------
 
@@ -230,11 +246,15 @@ class SessionEndpoints:
     def logout(self, identity: Caller) -> ResponsePlan:
         """End the caller's session and revoke its token: 204, cookies deleted (401 without a
         token)."""
-        return run_sync(self._logout(identity), self.manager.store)
+        return run_sync(
+            self._logout(identity), self.manager.store, telemetry=self.manager.telemetry
+        )
 
     async def alogout(self, identity: Caller) -> ResponsePlan:
         """Async :meth:`logout`."""
-        return await run_async(self._logout(identity), self.manager.store)
+        return await run_async(
+            self._logout(identity), self.manager.store, telemetry=self.manager.telemetry
+        )
 
     def _logout_everywhere(self, identity: Caller) -> Flow:
         try:
@@ -250,11 +270,15 @@ class SessionEndpoints:
     def logout_everywhere(self, identity: Caller) -> ResponsePlan:
         """Revoke every token and session of the caller's subject: 200
         ``{"sessions_ended": n}``, this device's cookies deleted."""
-        return run_sync(self._logout_everywhere(identity), self.manager.store)
+        return run_sync(
+            self._logout_everywhere(identity), self.manager.store, telemetry=self.manager.telemetry
+        )
 
     async def alogout_everywhere(self, identity: Caller) -> ResponsePlan:
         """Async :meth:`logout_everywhere`."""
-        return await run_async(self._logout_everywhere(identity), self.manager.store)
+        return await run_async(
+            self._logout_everywhere(identity), self.manager.store, telemetry=self.manager.telemetry
+        )
 
     # -- sessions ---------------------------------------------------------------------------------
 

@@ -5,9 +5,13 @@ Each operation is a generator yielding :mod:`~jwtmiddleware.effects` for the sto
 
 Refresh-token rotation with reuse detection (RFC 9700 §4.14.2): every refresh consumes the
 presented refresh token atomically and issues a new pair in the same session. A consumed token
-presented again revokes the session and emits ``refresh_token_reused``, except within
+presented again revokes the session and emits ``authn_token_reuse``, except within
 ``REFRESH_REUSE_GRACE`` seconds, when concurrent refreshes of one token (two tabs, a retry)
 receive the same successor instead of a lockout.
+
+Events carry the OWASP logging vocabulary (:mod:`jwtmiddleware.events`); a flow yields them as
+:class:`~jwtmiddleware.effects.Notify` effects, so an async ``EVENT_HOOK`` is awaited by the
+async driver.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from typing import TYPE_CHECKING, Any, cast
 from . import _json
 from .cookies import CookiePolicy
 from .csrf import CSRFGuard
-from .effects import Effect, Sleep, StoreCall
+from .effects import Effect, Notify, Sleep, StoreCall
 from .errors import (
     ClaimCheckFailed,
     ConfigurationError,
@@ -28,6 +32,7 @@ from .errors import (
     TokenExpired,
     TokenRevoked,
 )
+from .events import EventSink
 from .issuer import REFRESH_TOKEN_TYPE, REGISTERED, SESSION_CLAIMS, Issuer, new_token_id
 from .stores.base import RevocationQuery, SessionInfo
 from .verifier import Verifier
@@ -35,6 +40,7 @@ from .verifier import Verifier
 if TYPE_CHECKING:
     from .identity import Identity
     from .settings import Settings
+    from .telemetry import Telemetry
 
 __all__ = ["AuthEvent", "RequestInfo", "SessionFlows", "TokenPair"]
 
@@ -58,12 +64,19 @@ class RequestInfo:
 class AuthEvent:
     """Something that happened to a session, passed to ``EVENT_HOOK``."""
 
-    #: ``login``, ``refresh``, ``logout``, ``logout_everywhere``, ``session_evicted`` or
-    #: ``refresh_token_reused``.
+    #: The OWASP logging-vocabulary name: ``authn_login_success``, ``session_created``,
+    #: ``session_renewed``, ``session_expired``, ``session_revoked``, ``authn_token_reuse``,
+    #: ... (every name is in :data:`jwtmiddleware.events.EVENTS`).
     name: str
+    #: The user (``sub``), when known.
     subject: str | None
+    #: The device session (``sid``), when there is one.
     session_id: str | None = None
+    #: More about it (``reason``, ``sessions``, ``scopes``, ...).
     detail: Mapping[str, Any] = field(default_factory=dict)
+    #: What the library did (``login``, ``refresh``, ``logout``, ``logout_everywhere``,
+    #: ``session_evicted``, ``refresh_token_reused``, ...): the event names of earlier versions.
+    action: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +111,7 @@ def _app_claims(claims: Mapping[str, Any]) -> dict[str, Any]:
 class SessionFlows:
     """The login, refresh and logout decisions for one :class:`Settings`."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, telemetry: Telemetry | None = None) -> None:
         self.settings = settings
         self._issuer = Issuer(settings) if settings.keyset.signing_key() else None
         self.cookies = CookiePolicy(settings)
@@ -109,7 +122,9 @@ class SessionFlows:
                 required_claims=("exp", "sub", "jti", "sid"),
             )
         )
-        self._hook = cast("Callable[[AuthEvent], None] | None", settings.event_hook)
+        self._hook = cast("Callable[[AuthEvent], Any] | None", settings.event_hook)
+        #: Logs, counts and hands events to ``EVENT_HOOK``.
+        self.events = EventSink(self._hook, telemetry)
         lifetime = max(settings.max_token_lifetime or 0, settings.refresh_token_ttl)
         #: How long revocations must be kept: the longest any token can live, plus leeway.
         self.keep = max(lifetime, settings.max_session_age) + settings.leeway
@@ -122,15 +137,16 @@ class SessionFlows:
         return self._issuer
 
     def emit(self, event: AuthEvent) -> None:
-        """Log the event and pass it to ``EVENT_HOOK``; a failing hook never breaks a flow."""
-        level = logging.WARNING if event.name == "refresh_token_reused" else logging.INFO
-        logger.log(level, "session event %s subject=%s sid=%s", event.name, event.subject,
-                   event.session_id)  # fmt: skip
+        """Log the event and pass it to ``EVENT_HOOK`` now, from sync code; a failing hook
+        never breaks a flow."""
+        self.events.emit(event)
+
+    def notify(self, event: AuthEvent) -> Generator[Effect, Any, None]:
+        """Log and count the event, and yield it to the driver for ``EVENT_HOOK`` (awaited by
+        the async driver when the hook is async)."""
+        self.events.record(event)
         if self._hook is not None:
-            try:
-                self._hook(event)
-            except Exception:  # an observer must not break authentication
-                logger.exception("EVENT_HOOK raised")
+            yield Notify(self._hook, event)
 
     # -- minting -----------------------------------------------------------------------------
 
@@ -183,7 +199,10 @@ class SessionFlows:
         if settings.single_session:
             ended = yield StoreCall("revoke_other_sessions", (subject, None), {"now": now})
             if ended:
-                self.emit(AuthEvent("session_evicted", subject, None, {"count": ended}))
+                detail = {"reason": "evicted", "count": ended}
+                evicted = AuthEvent("session_revoked", subject, None, detail,
+                                    action="session_evicted")  # fmt: skip
+                yield from self.notify(evicted)
         elif settings.max_sessions_per_subject is not None:
             live = yield StoreCall("list_sessions", (subject,), {"now": now})
             excess = len(live) - settings.max_sessions_per_subject + 1
@@ -192,12 +211,16 @@ class SessionFlows:
                     raise SessionLimitReached(f"{len(live)} live sessions")
                 for old in live[:excess]:
                     yield StoreCall("revoke_session", (old.session_id,), {"now": now})
-                    self.emit(AuthEvent("session_evicted", subject, old.session_id))
+                    reason = {"reason": "evicted"}
+                    evicted = AuthEvent("session_revoked", subject, old.session_id, reason,
+                                        action="session_evicted")  # fmt: skip
+                    yield from self.notify(evicted)
         session = SessionInfo(sid, subject, created_at=now, last_seen=now,
                               expires_at=now + settings.max_session_age,
                               user_agent=info.user_agent[:_MAX_UA], ip=info.ip[:64])  # fmt: skip
         yield StoreCall("create_session", (session,), {"now": now})
-        self.emit(AuthEvent("login", subject, sid))
+        yield from self.notify(AuthEvent("authn_login_success", subject, sid, action="login"))
+        yield from self.notify(AuthEvent("session_created", subject, sid, action="login"))
         return pair
 
     def refresh(
@@ -227,6 +250,10 @@ class SessionFlows:
         if not isinstance(auth_time, int | float):
             raise ClaimCheckFailed("refresh token has no auth_time")
         if now >= auth_time + self.settings.max_session_age:
+            reason = {"reason": "max_session_age"}
+            yield from self.notify(
+                AuthEvent("session_expired", subject, sid, reason, action="refresh")
+            )
             raise TokenExpired("the session reached MAX_SESSION_AGE")
         issuer = claims.get("iss") or ""
         query = RevocationQuery(issuer, subject, jti, sid, float(claims.get("iat", 0)))
@@ -246,7 +273,7 @@ class SessionFlows:
                 yield StoreCall("put_value", (successor_key, self._successor_json(pair, now)),
                                 {"expires_at": now + grace, "now": now})  # fmt: skip
             yield StoreCall("touch_session", (sid,), {"now": now})
-            self.emit(AuthEvent("refresh", subject, sid))
+            yield from self.notify(AuthEvent("session_renewed", subject, sid, action="refresh"))
             return pair
         if grace > 0:
             for _ in range(_POLLS):
@@ -260,8 +287,11 @@ class SessionFlows:
                     break
                 yield Sleep(_POLL_INTERVAL)
         yield StoreCall("revoke_session", (sid,), {"now": now, "expires_at": now + self.keep})
-        self.emit(AuthEvent("refresh_token_reused", subject, sid, {"jti": jti}))
-        raise TokenRevoked("refresh token reuse detected; the session was revoked")
+        yield from self.notify(AuthEvent("authn_token_reuse", subject, sid, {"jti": jti},
+                                         action="refresh_token_reused"))  # fmt: skip
+        raise TokenRevoked(
+            "refresh token reuse detected; the session was revoked", code="refresh_reuse"
+        )
 
     def logout(self, identity: Identity, *, now: float) -> Flow:
         """End the caller's session and revoke the token it used; returns cookie deletions."""
@@ -273,7 +303,11 @@ class SessionFlows:
             until = now + self.keep if exp is None else exp + self.settings.leeway
             yield StoreCall("revoke_token", (identity.issuer or "", identity.token_id),
                             {"expires_at": until, "now": now})  # fmt: skip
-        self.emit(AuthEvent("logout", identity.subject, identity.session_id))
+        reason = {"reason": "logout"}
+        sid = identity.session_id
+        yield from self.notify(
+            AuthEvent("session_expired", identity.subject, sid, reason, action="logout")
+        )
         return self.cookies.clear()
 
     def logout_everywhere(self, subject: str, *, now: float, issuer: str | None = None) -> Flow:
@@ -286,5 +320,7 @@ class SessionFlows:
         yield StoreCall("revoke_subject", (iss or "", subject),
                         {"before": before, "expires_at": now + self.keep, "now": now})  # fmt: skip
         ended = yield StoreCall("revoke_other_sessions", (subject, None), {"now": now})
-        self.emit(AuthEvent("logout_everywhere", subject, None, {"sessions": ended}))
+        detail = {"reason": "logout_everywhere", "sessions": ended}
+        event = AuthEvent("session_revoked", subject, None, detail, action="logout_everywhere")
+        yield from self.notify(event)
         return ended
