@@ -17,7 +17,7 @@ from .errors import (
 )
 from .reasons import reason_of
 from .responses import ErrorResponse, render_error, render_store_unavailable
-from .telemetry import RefusalLog, scrub, telemetry_for
+from .telemetry import RefusalLog, already_reported, scrub, telemetry_for
 
 if TYPE_CHECKING:
     from .effects import Effect
@@ -364,6 +364,8 @@ class Responder:
     def report(self, error: Exception, view: RequestView) -> str:
         """Log and count a refusal (without rendering it); return its reason."""
         reason = reason_of(error)
+        if already_reported(error):  # a session endpoint's refusal, logged and counted there
+            return reason
         self._log(error, reason, view)
         telemetry = self._telemetry
         if telemetry is not None:

@@ -48,7 +48,9 @@ from .plans import (
     session_list_body,
     token_body,
 )
+from .reasons import reason_of
 from .sources import parse_cookie
+from .telemetry import RefusalLog, mark_reported
 
 if TYPE_CHECKING:
     from .manager import SessionManager
@@ -85,6 +87,22 @@ class SessionEndpoints:
         self._flows = manager.flows
         self._cookies = manager.flows.cookies
         self._csrf = CSRFGuard(manager.settings)
+        self._log = RefusalLog(manager.settings.log_refusals)
+
+    def _refused(
+        self, error: AuthenticationError | StoreUnavailable, view: RequestView,
+        set_cookies: tuple[str, ...] = (),
+    ) -> ResponsePlan:  # fmt: skip
+        """The plan refusing a login or refresh, reported once: its log line and count (an
+        adapter rendering it through a :class:`~jwtmiddleware.integration.Responder` does
+        not report it again)."""
+        reason = reason_of(error)
+        self._log(error, reason, view)
+        telemetry = self.manager.telemetry
+        if telemetry is not None:
+            telemetry.refused(reason)
+        mark_reported(error)
+        return ResponsePlan.refusal(error, set_cookies)
 
     # -- login ------------------------------------------------------------------------------------
 
@@ -97,7 +115,7 @@ class SessionEndpoints:
             pair = yield from self._flows.login(subject, now=now, claims=claims,
                                                 info=request_info(view))  # fmt: skip
         except (AuthenticationError, StoreUnavailable) as exc:
-            return ResponsePlan.refusal(exc)
+            return self._refused(exc, view)
         body = token_body(pair, now, tokens_in_body=tokens_in_body, extra=extra)
         return ResponsePlan(200, body, set_cookies=pair.set_cookies)
 
@@ -186,9 +204,9 @@ class SessionEndpoints:
                                                   csrf=presented)  # fmt: skip
         except TokenInvalid as exc:
             # A dead refresh cookie is deleted, so the browser stops sending it.
-            return ResponsePlan.refusal(exc, self._cookies.clear() if from_cookie else ())
+            return self._refused(exc, view, self._cookies.clear() if from_cookie else ())
         except (AuthenticationError, StoreUnavailable) as exc:
-            return ResponsePlan.refusal(exc)
+            return self._refused(exc, view)
         if tokens_in_body is None:
             tokens_in_body = not from_cookie
         body_out = token_body(pair, now, tokens_in_body=tokens_in_body, extra=extra)

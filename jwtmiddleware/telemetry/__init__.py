@@ -25,12 +25,21 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigurationError
 from ._base import Telemetry
-from ._log import RefusalLog, jti_hash, scrub
+from ._log import RefusalLog, already_reported, jti_hash, mark_reported, scrub
 
 if TYPE_CHECKING:
     from ..settings import Settings
 
-__all__ = ["RefusalLog", "Telemetry", "jti_hash", "scrub", "telemetry_for"]
+__all__ = [
+    "RefusalLog",
+    "Telemetry",
+    "already_reported",
+    "jti_hash",
+    "mark_reported",
+    "require_backend",
+    "scrub",
+    "telemetry_for",
+]
 
 #: The pip extra that installs each backend.
 _EXTRAS = {
@@ -42,8 +51,12 @@ _EXTRAS = {
 def require_backend(kind: str, setting: str = "METRICS") -> None:
     """Raise ``ConfigurationError`` naming ``setting`` when ``kind``'s package is missing."""
     module, extra = _EXTRAS[kind]
-    if importlib.util.find_spec(module) is None:
-        raise ConfigurationError(setting, f"{kind} metrics need {module}: pip install '{extra}'")
+    try:
+        importlib.import_module(module)
+    except ImportError as exc:
+        raise ConfigurationError(
+            setting, f"{kind} metrics need {module}: pip install '{extra}'"
+        ) from exc
 
 
 def _is_instance(value: Any, module: str, name: str) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -15,11 +16,27 @@ from ..errors import AuthenticationError, StoreUnavailable
 if TYPE_CHECKING:
     from ..sources import RequestView
 
-__all__ = ["RefusalLog", "jti_hash", "scrub"]
+__all__ = ["RefusalLog", "already_reported", "jti_hash", "mark_reported", "scrub"]
 
 logger = logging.getLogger("jwtmiddleware")
 
 _MAX_FIELD = 200
+_QUOTED = frozenset(' "=\\')
+# Refusals already logged and counted (by the session endpoints), so that rendering them
+# through a Responder does not report them twice.
+_reported: weakref.WeakSet[BaseException] = weakref.WeakSet()
+
+
+def mark_reported(error: BaseException) -> None:
+    """Remember that ``error`` was logged and counted."""
+    _reported.add(error)
+
+
+def already_reported(error: BaseException) -> bool:
+    """Whether ``error`` was logged and counted already."""
+    return error in _reported
+
+
 _USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^\s/@]*@")
 
 
@@ -31,15 +48,22 @@ def scrub(text: str) -> str:
 
 def _clean(value: Any) -> str:
     """A log-safe logfmt value: no control characters (no forged lines), bounded length,
-    quoted when it holds a space, a quote or ``=``."""
+    quoted (with ``\\`` and ``"`` escaped) when it holds a space, a quote, ``=`` or an
+    escape."""
     text = str(value)
-    if not text.isprintable():
-        text = text.encode("unicode_escape", "backslashreplace").decode("ascii")
     if len(text) > _MAX_FIELD:
         text = text[:_MAX_FIELD] + "..."
-    if not text or any(ch in text for ch in ' "=\\'):
-        text = '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return text
+    if text and text.isprintable() and not any(ch in text for ch in _QUOTED):
+        return text
+    out = []
+    for ch in text:
+        if ch == "\\" or ch == '"':
+            out.append("\\" + ch)
+        elif ch.isprintable():
+            out.append(ch)
+        else:
+            out.append(ch.encode("unicode_escape", "backslashreplace").decode("ascii"))
+    return '"' + "".join(out) + '"'
 
 
 def jti_hash(jti: str) -> str:
