@@ -15,7 +15,7 @@ from .errors import (
     StoreUnavailable,
     TokenInvalid,
 )
-from .reasons import reason_of
+from .reasons import REASONS, reason_of
 from .responses import ErrorResponse, render_error, render_store_unavailable
 from .telemetry import RefusalLog, already_reported, scrub, telemetry_for
 
@@ -51,6 +51,7 @@ __all__ = [
 IDENTITY_KEY = "jwtmiddleware.identity"
 
 logger = logging.getLogger("jwtmiddleware")
+_REASONS = frozenset(REASONS)
 #: The longest :meth:`MiddlewareCore.start` waits for the mirror's first load by default.
 _START_WAIT = 30.0
 
@@ -214,7 +215,7 @@ class MiddlewareCore:
     def _authz_event(self, error: Exception, view: RequestView) -> AuthEvent | None:
         """The ``authz_fail`` event of an ``insufficient_scope`` refusal, when events are
         recorded."""
-        if self._events is None or not isinstance(error, InsufficientScope):
+        if not isinstance(error, InsufficientScope):
             return None
         from .lifecycle import AuthEvent
 
@@ -356,6 +357,7 @@ class Responder:
         self._handler = cast("Callable[..., Any] | None", settings.error_handler)
         self._cache: dict[type[Exception], ErrorResponse] = {}
         self._log = RefusalLog(settings.log_refusals)
+        self._level = self._log.level
         self._telemetry = telemetry
         self._record_subject = settings.otel_record_subject
         #: ``Vary`` value for responses of protected routes (``None``: nothing to vary on).
@@ -363,10 +365,15 @@ class Responder:
 
     def report(self, error: Exception, view: RequestView) -> str:
         """Log and count a refusal (without rendering it); return its reason."""
-        reason = reason_of(error)
+        code = getattr(error, "reason_code", None)
+        reason = code if code in _REASONS else reason_of(error)
         if already_reported(error):  # a session endpoint's refusal, logged and counted there
             return reason
-        self._log(error, reason, view)
+        level = self._level
+        if level is not None and (
+            logger.isEnabledFor(level) or isinstance(error, StoreUnavailable)
+        ):
+            self._log(error, reason, view)
         telemetry = self._telemetry
         if telemetry is not None:
             telemetry.refused(reason)

@@ -351,10 +351,10 @@ class JWTMiddleware(MiddlewareCore):
     async def _refuse(self, scope: Scope, send: Send, error: Exception, view: RequestView) -> None:
         """Report and render a refusal (and its ``authz_fail`` event)."""
         response = self._responder.response_for(error, view)
-        event = self._authz_event(error, view)
-        if event is not None:
-            assert self._events is not None
-            await self._events.aemit(event)
+        if self._events is not None:
+            event = self._authz_event(error, view)
+            if event is not None:
+                await self._events.aemit(event)
         headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
         if scope["type"] == "http":
             await send({"type": "http.response.start", "status": response.status,

@@ -129,16 +129,8 @@ class JWTWSGIMiddleware(MiddlewareCore):
 
                 return self._downstream(environ, start_with_vary)
         view = WSGIRequestView(environ)
-        if view.path == self._jwks_path:
-            assert self.jwks is not None
-            status, headers, body = self.jwks.respond(view.method, view.get("if-none-match"))
-            start_response(_STATUS_LINES[status], list(headers))
-            return [body]
-        if view.path == self._status_path:
-            ready, state = self.ready()
-            code, answer_headers, answer = status_response(ready, state, view.method)
-            start_response(_STATUS_LINES[code], answer_headers)
-            return [answer]
+        if own is not None and view.path in own:
+            return self._serve_own(view, start_response)
         authenticator = self.authenticator
         try:
             if authenticator.needs_flow(view):
@@ -170,14 +162,26 @@ class JWTWSGIMiddleware(MiddlewareCore):
 
         return self._downstream(environ, start_with_auth_headers)
 
+    def _serve_own(self, view: WSGIRequestView, start_response: StartResponse) -> Iterable[bytes]:
+        """``JWKS_PATH`` or ``STATUS_PATH``, answered by the middleware itself."""
+        if view.path == self._jwks_path:
+            assert self.jwks is not None
+            status, headers, body = self.jwks.respond(view.method, view.get("if-none-match"))
+            start_response(_STATUS_LINES[status], list(headers))
+            return [body]
+        ready, state = self.ready()
+        code, answer_headers, answer = status_response(ready, state, view.method)
+        start_response(_STATUS_LINES[code], answer_headers)
+        return [answer]
+
     def _refuse(
         self, error: Exception, view: WSGIRequestView, start_response: StartResponse
     ) -> Iterable[bytes]:
         """Report and render a refusal (and its ``authz_fail`` event)."""
         response = self._responder.response_for(error, view)
-        event = self._authz_event(error, view)
-        if event is not None:
-            assert self._events is not None
-            self._events.emit(event)
+        if self._events is not None:
+            event = self._authz_event(error, view)
+            if event is not None:
+                self._events.emit(event)
         start_response(response.status_line, list(response.headers))
         return [response.body]

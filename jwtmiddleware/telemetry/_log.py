@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -22,19 +21,19 @@ logger = logging.getLogger("jwtmiddleware")
 
 _MAX_FIELD = 200
 _QUOTED = frozenset(' "=\\')
-# Refusals already logged and counted (by the session endpoints), so that rendering them
-# through a Responder does not report them twice.
-_reported: weakref.WeakSet[BaseException] = weakref.WeakSet()
+# Set on a refusal already logged and counted (by the session endpoints), so that rendering
+# it through a Responder does not report it twice.
+_REPORTED = "_jwtmiddleware_reported"
 
 
 def mark_reported(error: BaseException) -> None:
     """Remember that ``error`` was logged and counted."""
-    _reported.add(error)
+    setattr(error, _REPORTED, True)
 
 
 def already_reported(error: BaseException) -> bool:
     """Whether ``error`` was logged and counted already."""
-    return error in _reported
+    return getattr(error, _REPORTED, False) is True
 
 
 _USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^\s/@]*@")
@@ -79,10 +78,11 @@ class RefusalLog:
     """
 
     def __init__(self, level: str | None) -> None:
-        self._level: int | None = None if level is None else logging.getLevelName(level)
+        #: The level as a number (``None``: no refusal lines).
+        self.level: int | None = None if level is None else logging.getLevelName(level)
 
     def __call__(self, error: Exception, reason: str, view: RequestView) -> None:
-        level = self._level
+        level = self.level
         if level is None:
             return
         store = isinstance(error, StoreUnavailable)

@@ -84,3 +84,27 @@ def test_metrics_and_readiness_over_http(served: tuple[RunningServer, Settings])
     assert 0 <= _sample(text, "jwtmiddleware_mirror_lag_seconds") < 1.0
     assert _sample(text, "jwtmiddleware_mirror_resyncs_total", reason="start") == 1
     assert token not in text
+
+
+@pytest.mark.timeout(300)
+def test_the_metrics_benchmark_runs(tmp_path: Path) -> None:
+    """``benchmarks/bench_metrics.py --quick`` keeps working (its numbers are not checked)."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.servers import REPO_ROOT
+
+    out = tmp_path / "metrics.json"
+    done = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "benchmarks" / "bench_metrics.py"), "--quick",
+         "--json", str(out)],
+        capture_output=True, text=True, timeout=240, cwd=REPO_ROOT, env=server_env(),
+        check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    document = json.loads(out.read_text("utf-8"))
+    paths = {(row["layer"], row["path"]) for row in document["added_us"]}
+    assert paths == {(layer, path) for layer in ("asgi", "wsgi")
+                     for path in ("hit", "miss", "refusal")}  # fmt: skip
+    assert "prom/off" in done.stdout
