@@ -1,5 +1,5 @@
-"""What the ASGI and WSGI layers share: error rendering (with the refusal's log line, metric
-and trace annotation), ``Vary``, store resolution and the ``STATUS_PATH`` readiness answer."""
+"""What the ASGI and WSGI layers share: construction (:class:`MiddlewareCore`), ``Vary`` and
+store resolution; refusals are rendered and reported by :mod:`._refusals`."""
 
 from __future__ import annotations
 
@@ -7,17 +7,10 @@ import logging
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any, cast
 
-from . import _json
-from .errors import (
-    AuthenticationError,
-    ConfigurationError,
-    InsufficientScope,
-    StoreUnavailable,
-    TokenInvalid,
-)
-from .reasons import REASONS, reason_of
-from .responses import ErrorResponse, render_error, render_store_unavailable
-from .telemetry import RefusalLog, already_reported, scrub, telemetry_for
+from ._refusals import Responder, as_auth_error
+from ._status import store_status
+from .errors import AuthenticationError, ConfigurationError, InsufficientScope, StoreUnavailable
+from .telemetry import annotating, telemetry_for
 
 if TYPE_CHECKING:
     from .effects import Effect
@@ -26,7 +19,7 @@ if TYPE_CHECKING:
     from .jwks import JWKSDocument
     from .lifecycle import AuthEvent
     from .settings import Settings
-    from .sources import RequestView, TokenSources
+    from .sources import RequestView
     from .stores._changes import RevocationKeys
     from .stores.base import Store
     from .stores.mirror import Mirror
@@ -41,8 +34,6 @@ __all__ = [
     "merge_vary",
     "published_jwks",
     "resolve_store",
-    "status_response",
-    "store_status",
     "store_mirror",
     "with_vary",
 ]
@@ -51,7 +42,6 @@ __all__ = [
 IDENTITY_KEY = "jwtmiddleware.identity"
 
 logger = logging.getLogger("jwtmiddleware")
-_REASONS = frozenset(REASONS)
 #: The longest :meth:`MiddlewareCore.start` waits for the mirror's first load by default.
 _START_WAIT = 30.0
 
@@ -199,7 +189,7 @@ class MiddlewareCore:
         # subject goes on the current span first).
         self._downstream = self.app
         if self.settings.otel_record_subject and self.telemetry is not None:
-            self._downstream = _annotating(self.app, self.telemetry)
+            self._downstream = annotating(self.app, self.telemetry)
 
     @staticmethod
     def _verified_error(
@@ -275,43 +265,6 @@ class MiddlewareCore:
         return (state is None or bool(state.get("fresh"))), status
 
 
-def store_status(store: Store | None, mirror: Mirror | None) -> dict[str, Any]:
-    """``{"store": repr, "mirror": Mirror.status() or None}``: the store named by its
-    ``repr`` (which hides passwords), the mirror's last error scrubbed of URL credentials."""
-    if store is None:
-        return {"store": None, "mirror": None}
-    state = None if mirror is None else dict(mirror.status())
-    if state is not None and state.get("last_error"):
-        state["last_error"] = scrub(str(state["last_error"]))
-    return {"store": repr(store), "mirror": state}
-
-
-def _annotating(app: Any, telemetry: Telemetry) -> Any:
-    """``app`` called after the caller's subject was put on the current trace span (the
-    identity is in the ASGI scope or WSGI environ the middleware passes)."""
-
-    def annotated(first: Any, *args: Any) -> Any:
-        identity = first.get(IDENTITY_KEY)
-        if identity is not None and identity.is_authenticated:
-            telemetry.annotate_subject(identity.subject)
-        return app(first, *args)
-
-    return annotated
-
-
-def status_response(
-    ready: bool, status: dict[str, Any], method: str
-) -> tuple[int, list[tuple[str, str]], bytes]:
-    """The ``STATUS_PATH`` answer: 200 (ready) or 503 (the mirror is stale) with the status as
-    JSON; 405 for a method other than GET or HEAD."""
-    headers = [("Content-Type", "application/json"), ("Cache-Control", "no-store")]
-    if method not in ("GET", "HEAD"):
-        return 405, [*headers, ("Allow", "GET, HEAD")], b'{"error": "method_not_allowed"}'
-    body = _json.dumps({"ready": ready, **status})
-    headers.append(("Content-Length", str(len(body))))
-    return (200 if ready else 503), headers, b"" if method == "HEAD" else body
-
-
 def merge_vary(current: str, value: str) -> str:
     """``current`` ``Vary`` value with ``value``'s fields added (``*`` already covers all)."""
     present = {field.strip().lower() for field in current.split(",")}
@@ -330,79 +283,3 @@ def with_vary(headers: list[tuple[str, str]], vary: str) -> list[tuple[str, str]
             return out
     out.append(("Vary", vary))
     return out
-
-
-def as_auth_error(exc: Exception) -> AuthenticationError | StoreUnavailable:
-    """Map an exception escaping authentication to something renderable (never a 500)."""
-    if isinstance(exc, AuthenticationError | StoreUnavailable):
-        return exc
-    logger.exception("unexpected error while authenticating; refusing the request")
-    error = TokenInvalid(f"unexpected {type(exc).__name__}", code="internal_error")
-    error.__cause__ = exc
-    return error
-
-
-class Responder:
-    """Renders refusals, once per error class, and knows the ``Vary`` value. Every refusal
-    is reported once here: its log line (``LOG_REFUSALS``) and, with metrics, its count and
-    the current span's ``error.type``.
-
-    :param telemetry: where refusals are counted (``None``: metrics off).
-    """
-
-    def __init__(
-        self, settings: Settings, sources: TokenSources, telemetry: Telemetry | None = None
-    ) -> None:
-        self._realm = settings.realm
-        self._handler = cast("Callable[..., Any] | None", settings.error_handler)
-        self._cache: dict[type[Exception], ErrorResponse] = {}
-        self._log = RefusalLog(settings.log_refusals)
-        self._level = self._log.level
-        self._telemetry = telemetry
-        self._record_subject = settings.otel_record_subject
-        #: ``Vary`` value for responses of protected routes (``None``: nothing to vary on).
-        self.vary: str | None = ", ".join(sources.names) or None
-
-    def report(self, error: Exception, view: RequestView) -> str:
-        """Log and count a refusal (without rendering it); return its reason."""
-        code = getattr(error, "reason_code", None)
-        reason = code if code in _REASONS else reason_of(error)
-        if already_reported(error):  # a session endpoint's refusal, logged and counted there
-            return reason
-        level = self._level
-        if level is not None and (
-            logger.isEnabledFor(level) or isinstance(error, StoreUnavailable)
-        ):
-            self._log(error, reason, view)
-        telemetry = self._telemetry
-        if telemetry is not None:
-            telemetry.refused(reason)
-            claims = getattr(error, "claims", None)
-            telemetry.annotate_refusal(reason, claims, self._record_subject)
-        return reason
-
-    def response_for(self, error: Exception, view: RequestView) -> ErrorResponse:
-        """The response refusing a request (reported by :meth:`report`); the error handler
-        hook may replace it."""
-        self.report(error, view)
-        if self._handler is not None:
-            try:
-                custom: Any = self._handler(error, view)
-            except Exception:  # a broken handler must not turn a refusal into a 500
-                logger.exception("ERROR_HANDLER raised; using the default response")
-                custom = None
-            if isinstance(custom, ErrorResponse):
-                return custom
-            if custom is not None:
-                logger.error("ERROR_HANDLER returned %r, not an ErrorResponse", type(custom))
-        if isinstance(error, AuthenticationError) and error.scopes:
-            return render_error(error, realm=self._realm)
-        cached = self._cache.get(type(error))
-        if cached is None:
-            if isinstance(error, StoreUnavailable):
-                cached = render_store_unavailable(error)
-            else:
-                assert isinstance(error, AuthenticationError)
-                cached = render_error(error, realm=self._realm)
-            self._cache[type(error)] = cached
-        return cached

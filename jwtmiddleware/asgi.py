@@ -20,9 +20,9 @@ from ._http import (
     as_auth_error,
     logger,
     merge_vary,
-    status_response,
     with_vary,
 )
+from ._status import status_response
 from .csrf import form_value
 from .settings import Settings
 from .sources import ASGIRequestView

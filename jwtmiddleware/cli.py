@@ -48,7 +48,8 @@ def _manager(args: argparse.Namespace) -> SessionManager:
 def _cmd_status(args: argparse.Namespace) -> int:
     """Open the store, load a revocation mirror as a worker would, print the state as JSON;
     exit 1 unless the mirror loaded (or, for a store without a change log, answered)."""
-    from ._http import resolve_store, store_status
+    from ._http import resolve_store
+    from ._status import store_status
     from .stores.base import RevocationQuery
 
     settings = _settings(args)

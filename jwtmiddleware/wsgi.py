@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, cast
 
 from ._drive import run_sync
-from ._http import IDENTITY_KEY, MiddlewareCore, as_auth_error, status_response, with_vary
+from ._http import IDENTITY_KEY, MiddlewareCore, as_auth_error, with_vary
+from ._status import status_response
 from .csrf import form_value
 from .settings import Settings
 from .sources import WSGIRequestView

@@ -24,7 +24,7 @@ import importlib.util
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigurationError
-from ._base import Telemetry
+from ._base import Telemetry, annotating
 from ._log import RefusalLog, already_reported, jti_hash, mark_reported, scrub
 
 if TYPE_CHECKING:
@@ -34,6 +34,7 @@ __all__ = [
     "RefusalLog",
     "Telemetry",
     "already_reported",
+    "annotating",
     "jti_hash",
     "mark_reported",
     "require_backend",

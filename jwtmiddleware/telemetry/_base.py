@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from ..stores._changes import RevocationKeys
     from ..stores.mirror import Mirror
 
-__all__ = ["Telemetry"]
+__all__ = ["Telemetry", "annotating"]
 
 _perf = time.perf_counter
 #: Buckets of ``verify_duration`` (seconds): a cache miss costs microseconds.
@@ -225,3 +225,16 @@ class Telemetry:
             "jwks_fetches": self.jwks_fetches(),
             "events": {k: v for k, v in self.counts.event_counts().items() if v},
         }
+
+
+def annotating(app: Any, telemetry: Telemetry) -> Any:
+    """``app`` called after the caller's subject was put on the current trace span (the
+    identity is in the ASGI scope or WSGI environ the middleware passes)."""
+
+    def annotated(first: Any, *args: Any) -> Any:
+        identity = first.get("jwtmiddleware.identity")
+        if identity is not None and identity.is_authenticated:
+            telemetry.annotate_subject(identity.subject)
+        return app(first, *args)
+
+    return annotated

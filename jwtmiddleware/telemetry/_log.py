@@ -15,7 +15,14 @@ from ..errors import AuthenticationError, StoreUnavailable
 if TYPE_CHECKING:
     from ..sources import RequestView
 
-__all__ = ["RefusalLog", "already_reported", "jti_hash", "mark_reported", "scrub"]
+__all__ = [
+    "REPORTED_ATTRIBUTE",
+    "RefusalLog",
+    "already_reported",
+    "jti_hash",
+    "mark_reported",
+    "scrub",
+]
 
 logger = logging.getLogger("jwtmiddleware")
 
@@ -23,17 +30,17 @@ _MAX_FIELD = 200
 _QUOTED = frozenset(' "=\\')
 # Set on a refusal already logged and counted (by the session endpoints), so that rendering
 # it through a Responder does not report it twice.
-_REPORTED = "_jwtmiddleware_reported"
+REPORTED_ATTRIBUTE = "_jwtmiddleware_reported"
 
 
 def mark_reported(error: BaseException) -> None:
     """Remember that ``error`` was logged and counted."""
-    setattr(error, _REPORTED, True)
+    setattr(error, REPORTED_ATTRIBUTE, True)
 
 
 def already_reported(error: BaseException) -> bool:
     """Whether ``error`` was logged and counted already."""
-    return getattr(error, _REPORTED, False) is True
+    return getattr(error, REPORTED_ATTRIBUTE, False) is True
 
 
 _USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^\s/@]*@")
