@@ -15,7 +15,7 @@ the demo moves by hand, so minutes pass instantly:
 4. she goes idle; the access token expires (idle timeout = access TTL): 401;
 5. the client rotates its refresh token at ``/auth/refresh``: a new pair, same session;
 6. an attacker replays the *old* refresh token: reuse detected, the whole session is revoked,
-   the event hook hears ``refresh_token_reused``, and alice's latest tokens stop working.
+   the event hook hears ``authn_token_reuse``, and alice's latest tokens stop working.
 
 Endpoints: ``POST /auth/login`` ``{"username", "password"}``, ``POST /auth/refresh``
 ``{"refresh_token"}`` (both exempt from authentication), ``GET /api/me``.
@@ -172,7 +172,7 @@ def run_demo(demo: RefreshDemo, out: Callable[[str], object] = print) -> dict[st
         seen["replay"] = replay.status_code
         out(f"6. old refresh token replayed: {replay.status_code} "
             f"{replay.json()['error_description']}")  # fmt: skip
-        reused = [e for e in demo.events if e.name == "refresh_token_reused"]
+        reused = [e for e in demo.events if e.name == "authn_token_reuse"]
         seen["reuse_events"] = len(reused)
         for event in reused:
             out(f"   event hook: {event.name} (user {event.subject}, session revoked)")

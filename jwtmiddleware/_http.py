@@ -1,21 +1,29 @@
-"""What the ASGI and WSGI layers share: error rendering, ``Vary`` and store resolution."""
+"""What the ASGI and WSGI layers share: construction (:class:`MiddlewareCore`), ``Vary`` and
+store resolution; refusals are rendered and reported by :mod:`._refusals`."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any, cast
 
-from .errors import AuthenticationError, ConfigurationError, StoreUnavailable, TokenInvalid
-from .responses import ErrorResponse, render_error, render_store_unavailable
+from ._refusals import Responder, as_auth_error
+from ._status import store_status
+from .errors import AuthenticationError, ConfigurationError, InsufficientScope, StoreUnavailable
+from .telemetry import annotating, telemetry_for
 
 if TYPE_CHECKING:
-    from .flow import Authenticator
+    from .effects import Effect
+    from .flow import Authenticator, AuthResult
+    from .identity import Identity
     from .jwks import JWKSDocument
+    from .lifecycle import AuthEvent
     from .settings import Settings
-    from .sources import RequestView, TokenSources
+    from .sources import RequestView
+    from .stores._changes import RevocationKeys
     from .stores.base import Store
     from .stores.mirror import Mirror
+    from .telemetry import Telemetry
 
 __all__ = [
     "IDENTITY_KEY",
@@ -116,13 +124,29 @@ class MiddlewareCore:
     #: The published JWKS document, if any.
     jwks: JWKSDocument | None
 
+    #: The metrics this middleware records to (``None``: off).
+    telemetry: Telemetry | None
+    _downstream: Any
+
     def _setup(
-        self, settings: Settings | None, store: Store | None, clock: Callable[[], float]
+        self,
+        settings: Settings | None,
+        store: Store | None,
+        clock: Callable[[], float],
+        metrics: Any = None,
     ) -> None:
         from .flow import Authenticator
         from .settings import Settings as SettingsType
 
         self.settings = settings if settings is not None else SettingsType.from_env()
+        self.telemetry = telemetry_for(self.settings, metrics)
+        if self.settings.otel_record_subject and (
+            self.telemetry is None or self.telemetry.kind != "opentelemetry"
+        ):
+            raise ConfigurationError(
+                "OTEL_RECORD_SUBJECT",
+                'needs METRICS = "opentelemetry" (or a MeterProvider passed as metrics=)',
+            )
         self.store = resolve_store(self.settings, store)
         if self.store is not None:
             from .stores._checks import report_checks
@@ -131,18 +155,79 @@ class MiddlewareCore:
         # A store opened from the STORE URL is ours to close; a Store object is the caller's.
         self._owns_store = store is None and isinstance(self.settings.store, str)
         self.mirror = store_mirror(self.settings, self.store, clock)
+        if self.mirror is not None and self.telemetry is not None:
+            self.telemetry.watch_mirror(self.mirror)
         # A store object given here (not through STORE) must be consulted all the same.
         self.authenticator = Authenticator(
             self.settings,
             has_store=self.store is not None,
             jwks_url=discover_jwks_url(self.settings),
             mirror=self.mirror,
+            telemetry=self.telemetry,
         )
         self._clock = clock
-        self._responder = Responder(self.settings, self.authenticator.sources)
+        self._responder = Responder(self.settings, self.authenticator.sources, self.telemetry)
         self._vary = self._responder.vary
         self.jwks = published_jwks(self.settings)
         self._jwks_path = self.settings.jwks_path if self.jwks is not None else None
+        self._status_path = self.settings.status_path
+        # The paths the middleware answers itself, checked first on every request (None when
+        # there are none: one identity test then).
+        own = tuple(p for p in (self._jwks_path, self._status_path) if p is not None)
+        self._own_paths: tuple[str, ...] | None = own or None
+        self._event_hook = cast("Callable[[AuthEvent], Any] | None", self.settings.event_hook)
+        self._events = None
+        if self._event_hook is not None or self.telemetry is not None:
+            from .events import EventSink
+
+            self._events = EventSink(self._event_hook, self.telemetry)
+        # What the shortcut calls: the revocation check and the store checks, counted when
+        # metrics are on (else the authenticator's own: nothing added to a request).
+        self._check_revoked: Callable[[RevocationKeys, float], None] | None = (
+            self.authenticator.check_revoked
+        )
+        self._store_checks: Callable[[Identity, float], Generator[Effect, Any, None]] = (
+            self.authenticator.store_checks
+        )
+        if self.telemetry is not None:
+            if self.authenticator.store_effects:
+                self._store_checks = self.telemetry.fast_store_checks(self._store_checks)
+            else:
+                self._check_revoked = self.telemetry.fast_check(self._check_revoked)
+        # The application as the middleware calls it (with OTEL_RECORD_SUBJECT, the caller's
+        # subject goes on the current span first).
+        self._downstream = self.app
+        if self.settings.otel_record_subject and self.telemetry is not None:
+            self._downstream = annotating(self.app, self.telemetry)
+
+    @staticmethod
+    def _verified_error(
+        exc: Exception, verified: AuthResult | None
+    ) -> AuthenticationError | StoreUnavailable:
+        """The refusal of a shortcut request, knowing the verified caller when there was one
+        (a revoked token, a store that failed): the log line names its ``iss`` and ``sub``."""
+        error = as_auth_error(exc)
+        if verified is not None and error.claims is None:
+            error.claims = getattr(verified[0], "claims", None)
+        return error
+
+    def _authz_event(self, error: Exception, view: RequestView) -> AuthEvent | None:
+        """The ``authz_fail`` event of an ``insufficient_scope`` refusal, when events are
+        recorded."""
+        if not isinstance(error, InsufficientScope):
+            return None
+        from .lifecycle import AuthEvent
+
+        claims = error.claims or {}
+        subject, sid = claims.get("sub"), claims.get("sid")
+        detail = {"resource": view.path, "scopes": list(error.scopes)}
+        return AuthEvent(
+            "authz_fail",
+            subject if isinstance(subject, str) else None,
+            sid if isinstance(sid, str) else None,
+            detail,
+            action="insufficient_scope",
+        )
 
     # -- what the middleware owns: the mirror's follower and the store's connections ------------
 
@@ -174,12 +259,19 @@ class MiddlewareCore:
 
     def status(self) -> dict[str, Any]:
         """The store and mirror state, for health checks: ``{"store": ..., "mirror": ...}``
-        (``mirror`` is ``None`` when requests ask the store directly)."""
-        if self.store is None:
-            return {"store": None, "mirror": None}
-        status: dict[str, Any] = dict(self.store.status())
-        status["mirror"] = None if self.mirror is None else self.mirror.status()
-        return status
+        (``mirror`` is ``None`` when requests ask the store directly). The store is named by
+        its ``repr``, which hides passwords; errors are scrubbed of URL credentials."""
+        return store_status(self.store, self.mirror)
+
+    def ready(self) -> tuple[bool, dict[str, Any]]:
+        """Whether requests can be decided now (``False`` while the revocation mirror is
+        stale), and :meth:`status`."""
+        mirror = self.mirror
+        if mirror is not None and mirror.followed and not mirror.stopped:
+            mirror.start()  # like a request would: a probe must not wait for one
+        status = self.status()
+        state = status.get("mirror")
+        return (state is None or bool(state.get("fresh"))), status
 
 
 def merge_vary(current: str, value: str) -> str:
@@ -200,52 +292,3 @@ def with_vary(headers: list[tuple[str, str]], vary: str) -> list[tuple[str, str]
             return out
     out.append(("Vary", vary))
     return out
-
-
-def as_auth_error(exc: Exception) -> AuthenticationError | StoreUnavailable:
-    """Map an exception escaping authentication to something renderable (never a 500)."""
-    if isinstance(exc, AuthenticationError | StoreUnavailable):
-        return exc
-    logger.exception("unexpected error while authenticating; refusing the request")
-    error = TokenInvalid(f"unexpected {type(exc).__name__}")
-    error.__cause__ = exc
-    return error
-
-
-class Responder:
-    """Renders refusals, once per error class, and knows the ``Vary`` value."""
-
-    def __init__(self, settings: Settings, sources: TokenSources) -> None:
-        self._realm = settings.realm
-        self._handler = cast("Callable[..., Any] | None", settings.error_handler)
-        self._cache: dict[type[Exception], ErrorResponse] = {}
-        #: ``Vary`` value for responses of protected routes (``None``: nothing to vary on).
-        self.vary: str | None = ", ".join(sources.names) or None
-
-    def response_for(self, error: Exception, view: RequestView) -> ErrorResponse:
-        """The response refusing a request; the error handler hook may replace it."""
-        if isinstance(error, AuthenticationError):
-            logger.info("authentication refused: %s (%s)", type(error).__name__, error.reason)
-        else:
-            logger.warning("authentication store unavailable: %s", error)
-        if self._handler is not None:
-            try:
-                custom: Any = self._handler(error, view)
-            except Exception:  # a broken handler must not turn a refusal into a 500
-                logger.exception("ERROR_HANDLER raised; using the default response")
-                custom = None
-            if isinstance(custom, ErrorResponse):
-                return custom
-            if custom is not None:
-                logger.error("ERROR_HANDLER returned %r, not an ErrorResponse", type(custom))
-        if isinstance(error, AuthenticationError) and error.scopes:
-            return render_error(error, realm=self._realm)
-        cached = self._cache.get(type(error))
-        if cached is None:
-            if isinstance(error, StoreUnavailable):
-                cached = render_store_unavailable(error)
-            else:
-                assert isinstance(error, AuthenticationError)
-                cached = render_error(error, realm=self._realm)
-            self._cache[type(error)] = cached
-        return cached

@@ -28,6 +28,12 @@ def validity_window(claims: Mapping[str, Any], leeway: float) -> tuple[float, fl
     return not_before, expires
 
 
+def _claims_of(value: Any) -> Mapping[str, Any] | None:
+    """The claims a cached value holds (a verified token, or a result with an identity)."""
+    claims = getattr(getattr(value, "identity", value), "claims", None)
+    return claims if isinstance(claims, Mapping) else None
+
+
 class TokenCache(Generic[V]):
     """Token (or header) text → value, at most ``size`` entries, each valid only inside its
     window.
@@ -62,10 +68,14 @@ class TokenCache(Generic[V]):
             except KeyError:  # evicted by another thread meanwhile
                 pass
             return entry[0]
+        error: TokenExpired | TokenNotYetValid
         if now >= entry[2]:
             self._entries.pop(token, None)
-            raise TokenExpired("exp has passed")
-        raise TokenNotYetValid("nbf or iat is in the future")
+            error = TokenExpired("exp has passed")
+        else:
+            error = TokenNotYetValid("nbf or iat is in the future")
+        error.claims = _claims_of(entry[0])  # verified once: the log line may name sub
+        raise error
 
     def put(self, token: Hashable, value: V, window: tuple[float, float]) -> None:
         """Remember ``value`` for ``token`` while ``now`` is inside ``window``."""

@@ -26,6 +26,8 @@ _SOURCES = ("cookie", "header", "query", "websocket_protocol")
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")  # RFC 9110 token (header and cookie names)
 _MAX_LEEWAY = 300.0
 _SAMESITE = {"lax": "Lax", "strict": "Strict", "none": "None"}
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_METRICS_ALIASES = {"otel": "opentelemetry", "prometheus_client": "prometheus"}
 
 
 def _secret(setting: str, value: Any) -> str | bytes | None:
@@ -60,6 +62,34 @@ def _optional_int(setting: str, value: Any) -> int | None:
     if value is None or (isinstance(value, str) and value.strip().lower() in {"", "none"}):
         return None
     return c.to_int(setting, value)
+
+
+def _log_level(setting: str, value: Any) -> str | None:
+    if value is None or value is False:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = logging.getLevelName(value)
+    text = c.to_str(setting, value).strip().upper()
+    if text in {"", "NONE", "OFF"}:
+        return None
+    if text not in _LOG_LEVELS:
+        raise ConfigurationError(setting, f"must be one of {', '.join(_LOG_LEVELS)} or None")
+    return text
+
+
+def _metrics(setting: str, value: Any) -> str | None:
+    if value is None or value is False:
+        return None
+    text = c.to_str(setting, value).strip().lower()
+    if text in {"", "none", "off"}:
+        return None
+    text = _METRICS_ALIASES.get(text, text)
+    if text not in ("prometheus", "opentelemetry"):
+        raise ConfigurationError(setting, "must be 'prometheus', 'opentelemetry' or None")
+    from .telemetry import require_backend
+
+    require_backend(text, setting)
+    return text
 
 
 def _pairs(setting: str, value: Any) -> tuple[tuple[str, str], ...]:
@@ -144,6 +174,10 @@ CONVERTERS: dict[str, Callable[[str, Any], Any]] = {
     "csrf_trusted_origins": c.to_str_tuple,
     "one_time_paths": _pairs,
     "one_time_token_ttl": c.to_float,
+    "log_refusals": _log_level,
+    "metrics": _metrics,
+    "otel_record_subject": c.to_bool,
+    "status_path": c.to_optional_str,
 }
 
 
@@ -195,6 +229,11 @@ def _validate_remote_keys(s: Settings) -> None:
 
 
 def _validate_http(s: Settings) -> None:
+    if s.status_path is not None:
+        if not s.status_path.startswith("/") or not s.status_path.isprintable():
+            _fail("STATUS_PATH", "must be a path starting with '/' (or None)")
+        if s.status_path == s.jwks_path:
+            _fail("STATUS_PATH", "must differ from JWKS_PATH")
     if not s.sources:
         _fail("SOURCES", "must list at least one of header, cookie, query")
     for source in s.sources:

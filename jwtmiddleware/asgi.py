@@ -15,7 +15,15 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any, cast
 
 from ._drive import run_async
-from ._http import IDENTITY_KEY, MiddlewareCore, as_auth_error, logger, merge_vary, with_vary
+from ._http import (
+    IDENTITY_KEY,
+    MiddlewareCore,
+    as_auth_error,
+    logger,
+    merge_vary,
+    with_vary,
+)
+from ._status import status_response
 from ._websocket import (
     POLICY_VIOLATION,
     TRY_AGAIN_LATER,
@@ -32,7 +40,7 @@ if TYPE_CHECKING:
     from .flow import AuthResult
     from .identity import Identity
     from .refresh import RefreshPlan
-    from .responses import ErrorResponse
+    from .sources import RequestView
     from .stores.base import RevocationQuery, Store
 
 __all__ = ["ASGIApp", "JWTMiddleware"]
@@ -132,9 +140,13 @@ class JWTMiddleware(MiddlewareCore):
     :param settings: the configuration; read from ``JWTMIDDLEWARE_*`` variables when omitted.
     :param store: a store object overriding the ``STORE`` URL.
     :param clock: returns the current UNIX time (tests pass a frozen clock).
+    :param metrics: where to record metrics: a ``prometheus_client.CollectorRegistry`` or an
+        OpenTelemetry ``MeterProvider`` (default: ``METRICS``; middleware sharing one share
+        its instruments).
     """
 
     app: ASGIApp
+    _downstream: ASGIApp
 
     def __init__(
         self,
@@ -143,13 +155,13 @@ class JWTMiddleware(MiddlewareCore):
         settings: Settings | None = None,
         store: Store | None = None,
         clock: Callable[[], float] = time.time,
+        metrics: Any = None,
     ) -> None:
         self.app = app
-        self._setup(settings, store, clock)
+        self._setup(settings, store, clock, metrics)
         self._vary_header = (b"vary", self._vary.encode("latin-1")) if self._vary else None
         self._fast = self.authenticator.fast_path
         self._store_effects = self.authenticator.store_effects
-        self._check_revoked = self.authenticator.check_revoked
         self._ws_protocol = (
             self.settings.header_scheme.lower()
             if "websocket_protocol" in self.settings.sources
@@ -173,8 +185,12 @@ class JWTMiddleware(MiddlewareCore):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope_type = scope["type"]
         if scope_type == "http":
-            if scope["path"] == self._jwks_path:
-                await self._serve_jwks(scope, send)
+            own = self._own_paths  # JWKS_PATH and STATUS_PATH, answered here; None: neither
+            if own is not None and scope["path"] in own:
+                if scope["path"] == self._jwks_path:
+                    await self._serve_jwks(scope, send)
+                else:
+                    await self._serve_status(scope, send)
                 return
             if self._fast and scope.get("method") != "OPTIONS":
                 # The shortcut: one pass over the raw headers, then the result remembered
@@ -214,20 +230,22 @@ class JWTMiddleware(MiddlewareCore):
                                 self._check_revoked(fast[4], now)  # type: ignore[arg-type]
                             elif self._store_effects:
                                 identity = cast("Identity", fast[0])
-                                checks = self.authenticator.store_checks(identity, now)
-                                await run_async(checks, self.store)
+                                checks = self._store_checks(identity, now)
+                                await run_async(checks, self.store, telemetry=self.telemetry)
                     except Exception as exc:  # noqa: BLE001 - every refusal is rendered
-                        response = self._responder.response_for(
-                            as_auth_error(exc), ASGIRequestView(scope)
-                        )
-                        await self._refuse(scope, send, response)
+                        try:
+                            verified = fast  # bound once the token was verified
+                        except NameError:  # refused before that
+                            verified = None
+                        error = self._verified_error(exc, verified)
+                        await self._refuse(scope, send, error, ASGIRequestView(scope))
                         return
                     if fast is not None:
                         scope = dict(scope)
                         scope[IDENTITY_KEY] = scope["user"] = fast[0]
                         scope["auth"] = fast[1]
                         if self._vary_header is None:
-                            await self.app(scope, receive, send)
+                            await self._downstream(scope, receive, send)
                             return
                         vary_field: tuple[bytes, bytes] = self._vary_header
 
@@ -246,7 +264,7 @@ class JWTMiddleware(MiddlewareCore):
                                     message = {**message, "headers": [*headers, vary_field]}
                             return send(message)
 
-                        await self.app(scope, receive, send_with_vary)
+                        await self._downstream(scope, receive, send_with_vary)
                         return
         elif scope_type == "lifespan" and self._handles_lifespan:
             await self._lifespan(scope, receive, send)
@@ -266,13 +284,15 @@ class JWTMiddleware(MiddlewareCore):
                 else:
                     body = _BufferedBody(receive)
                     receive = body.receive
-                    result = await run_async(flow, self.store, body.read_form, first=first)
+                    result = await run_async(flow, self.store, body.read_form, first=first,
+                                             telemetry=self.telemetry)  # fmt: skip
             else:
                 result = authenticator.decide(view, self._clock())
         except Exception as exc:  # noqa: BLE001 - every refusal is rendered, never a 500
-            response = self._responder.response_for(as_auth_error(exc), view)
-            await self._refuse(scope, send, response)
+            await self._refuse(scope, send, as_auth_error(exc), view)
             return
+        if self.telemetry is not None:
+            self.telemetry.decided(result)
         scope = dict(scope)
         scope[IDENTITY_KEY] = result.identity
         scope["user"] = result.identity
@@ -282,7 +302,7 @@ class JWTMiddleware(MiddlewareCore):
             return
         vary = self._vary_header
         if result.exempt or scope_type != "http" or (vary is None and result.refresh is None):
-            await self.app(scope, receive, send)
+            await self._downstream(scope, receive, send)
             return
         plan = result.refresh
         if plan is not None:
@@ -290,7 +310,7 @@ class JWTMiddleware(MiddlewareCore):
         else:
             assert vary is not None
             send = _vary_sender(send, vary)
-        await self.app(scope, receive, send)
+        await self._downstream(scope, receive, send)
 
     async def _websocket(
         self, scope: Scope, receive: Receive, send: Send, result: AuthResult
@@ -390,6 +410,13 @@ class JWTMiddleware(MiddlewareCore):
 
         return send_with_refresh
 
+    async def _serve_status(self, scope: Scope, send: Send) -> None:
+        ready, status = self.ready()
+        code, headers, body = status_response(ready, status, scope.get("method", "GET"))
+        await send({"type": "http.response.start", "status": code,
+                    "headers": [(k.encode(), v.encode()) for k, v in headers]})  # fmt: skip
+        await send({"type": "http.response.body", "body": body})
+
     async def _serve_jwks(self, scope: Scope, send: Send) -> None:
         assert self.jwks is not None
         view = ASGIRequestView(scope)
@@ -398,8 +425,13 @@ class JWTMiddleware(MiddlewareCore):
                     "headers": [(k.encode(), v.encode()) for k, v in headers]})  # fmt: skip
         await send({"type": "http.response.body", "body": body})
 
-    @staticmethod
-    async def _refuse(scope: Scope, send: Send, response: ErrorResponse) -> None:
+    async def _refuse(self, scope: Scope, send: Send, error: Exception, view: RequestView) -> None:
+        """Report and render a refusal (and its ``authz_fail`` event)."""
+        response = self._responder.response_for(error, view)
+        if self._events is not None:
+            event = self._authz_event(error, view)
+            if event is not None:
+                await self._events.aemit(event)
         headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
         if scope["type"] == "http":
             await send({"type": "http.response.start", "status": response.status,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .manager import SessionManager
+    from .settings import Settings
 
 from ._cli_keys import BadInput, add_key_commands
 from ._cli_settings import add_settings_commands
@@ -26,8 +27,7 @@ from .errors import ConfigurationError, JWTMiddlewareError
 __all__ = ["build_parser", "main", "program_name"]
 
 
-def _manager(args: argparse.Namespace) -> SessionManager:
-    from .manager import SessionManager
+def _settings(args: argparse.Namespace) -> Settings:
     from .settings import ENV_PREFIX, Settings
 
     overrides: dict[str, Any] = {}
@@ -36,7 +36,45 @@ def _manager(args: argparse.Namespace) -> SessionManager:
     if not any(os.environ.get(ENV_PREFIX + name) for name in ("SECRET", "KEYS")):
         # Store commands never sign or verify; a throwaway key satisfies validation.
         overrides.update(secret=secrets.token_urlsafe(64), algorithms=("HS256",), keys=())
-    return SessionManager(Settings.from_env(**overrides))  # the store is opened here
+    return Settings.from_env(**overrides)
+
+
+def _manager(args: argparse.Namespace) -> SessionManager:
+    from .manager import SessionManager
+
+    return SessionManager(_settings(args))  # the store is opened here
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    """Open the store, load a revocation mirror as a worker would, print the state as JSON;
+    exit 1 unless the mirror loaded (or, for a store without a change log, answered)."""
+    from ._http import resolve_store
+    from ._status import store_status
+    from .stores.base import RevocationQuery
+
+    settings = _settings(args)
+    store = resolve_store(settings, None)
+    if store is None:
+        raise BadInput("no store: give --store URL or set JWTMIDDLEWARE_STORE")
+    mirror = None
+    try:
+        mirror = store.mirror(max_lag=settings.store_max_lag or 1.0, timeout=settings.store_timeout)
+        if mirror is None:  # asked per request: is it answering?
+            error = None
+            try:
+                store.is_revoked(RevocationQuery("", None, "status", None, None), now=time.time())
+            except JWTMiddlewareError as exc:
+                error = str(exc)
+            ready, state = error is None, {**store_status(store, None), "error": error}
+        else:
+            ready = mirror.wait_ready(args.timeout)
+            state = store_status(store, mirror)
+        print(json.dumps({"ready": ready, **state}, indent=2))
+        return 0 if ready else 1
+    finally:
+        if mirror is not None:
+            mirror.stop()
+        store.close()
 
 
 def _cmd_revoke(args: argparse.Namespace) -> int:
@@ -133,6 +171,15 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     purge = sub.add_parser("purge", help="delete expired entries from the store")
     _store_option(purge)
     purge.set_defaults(func=_cmd_purge)
+
+    status = sub.add_parser(
+        "status",
+        help="the store's and the revocation mirror's state as JSON (exit 1 when not ready)",
+    )
+    _store_option(status)
+    status.add_argument("--timeout", type=float, default=5.0, metavar="S",
+                        help="seconds to wait for the mirror to load (default 5)")  # fmt: skip
+    status.set_defaults(func=_cmd_status)
 
     add_key_commands(sub)
     add_settings_commands(sub)

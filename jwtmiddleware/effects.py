@@ -6,13 +6,15 @@ A flow yields an effect and receives the answer, like ``httpx.Auth.auth_flow``. 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .lifecycle import AuthEvent
     from .remote_keys import FetchNeeded
 
-__all__ = ["Effect", "FetchKeys", "ReadForm", "Sleep", "StoreCall"]
+__all__ = ["Effect", "FetchKeys", "Notify", "ReadForm", "Sleep", "StoreCall"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,4 +55,14 @@ class FetchKeys:
     request: FetchNeeded
 
 
-Effect = StoreCall | Sleep | ReadForm | FetchKeys
+@dataclass(frozen=True, slots=True)
+class Notify:
+    """Pass ``event`` to ``hook`` (``EVENT_HOOK``). The async driver awaits what an async hook
+    returns; the sync driver runs it (see :func:`jwtmiddleware.events.call_hook`). A hook that
+    raises is logged; the answer is always ``None``."""
+
+    hook: Callable[[AuthEvent], Any]
+    event: AuthEvent
+
+
+Effect = StoreCall | Sleep | ReadForm | FetchKeys | Notify

@@ -48,7 +48,9 @@ from .plans import (
     session_list_body,
     token_body,
 )
+from .reasons import reason_of
 from .sources import parse_cookie
+from .telemetry import RefusalLog, mark_reported
 
 if TYPE_CHECKING:
     from .manager import SessionManager
@@ -85,6 +87,22 @@ class SessionEndpoints:
         self._flows = manager.flows
         self._cookies = manager.flows.cookies
         self._csrf = CSRFGuard(manager.settings)
+        self._log = RefusalLog(manager.settings.log_refusals)
+
+    def _refused(
+        self, error: AuthenticationError | StoreUnavailable, view: RequestView,
+        set_cookies: tuple[str, ...] = (),
+    ) -> ResponsePlan:  # fmt: skip
+        """The plan refusing a login or refresh, reported once: its log line and count (an
+        adapter rendering it through a :class:`~jwtmiddleware.integration.Responder` does
+        not report it again)."""
+        reason = reason_of(error)
+        self._log(error, reason, view)
+        telemetry = self.manager.telemetry
+        if telemetry is not None:
+            telemetry.refused(reason)
+        mark_reported(error)
+        return ResponsePlan.refusal(error, set_cookies)
 
     # -- login ------------------------------------------------------------------------------------
 
@@ -97,7 +115,7 @@ class SessionEndpoints:
             pair = yield from self._flows.login(subject, now=now, claims=claims,
                                                 info=request_info(view))  # fmt: skip
         except (AuthenticationError, StoreUnavailable) as exc:
-            return ResponsePlan.refusal(exc)
+            return self._refused(exc, view)
         body = token_body(pair, now, tokens_in_body=tokens_in_body, extra=extra)
         return ResponsePlan(200, body, set_cookies=pair.set_cookies)
 
@@ -120,7 +138,7 @@ class SessionEndpoints:
             (browser-only apps); API clients need them in the body.
         """
         flow = self._login(view, subject, claims, extra, tokens_in_body)
-        return run_sync(flow, self.manager.store)
+        return run_sync(flow, self.manager.store, telemetry=self.manager.telemetry)
 
     async def alogin(
         self,
@@ -133,7 +151,19 @@ class SessionEndpoints:
     ) -> ResponsePlan:
         """Async :meth:`login`."""
         flow = self._login(view, subject, claims, extra, tokens_in_body)
-        return await run_async(flow, self.manager.store)
+        return await run_async(flow, self.manager.store, telemetry=self.manager.telemetry)
+
+    def login_failed(self, view: RequestView, subject: str | None = None) -> None:
+        """Report a login the app refused (wrong credentials): the ``authn_login_fail`` event,
+        with the request's user agent and client address.
+
+        :param subject: the user name that was tried, if it should be recorded.
+        """
+        self.manager.login_failed(subject, info=request_info(view))
+
+    async def alogin_failed(self, view: RequestView, subject: str | None = None) -> None:
+        """Async :meth:`login_failed` (an async ``EVENT_HOOK`` is awaited)."""
+        await self.manager.alogin_failed(subject, info=request_info(view))
 
     # -- refresh ----------------------------------------------------------------------------------
 
@@ -174,9 +204,9 @@ class SessionEndpoints:
                                                   csrf=presented)  # fmt: skip
         except TokenInvalid as exc:
             # A dead refresh cookie is deleted, so the browser stops sending it.
-            return ResponsePlan.refusal(exc, self._cookies.clear() if from_cookie else ())
+            return self._refused(exc, view, self._cookies.clear() if from_cookie else ())
         except (AuthenticationError, StoreUnavailable) as exc:
-            return ResponsePlan.refusal(exc)
+            return self._refused(exc, view)
         if tokens_in_body is None:
             tokens_in_body = not from_cookie
         body_out = token_body(pair, now, tokens_in_body=tokens_in_body, extra=extra)
@@ -203,7 +233,11 @@ class SessionEndpoints:
         :param tokens_in_body: ``None`` (the default): the tokens go in the body only when the
             refresh token came in the body; a cookie refresh answers with cookies only.
         """
-        return run_sync(self._refresh(view, body, extra, tokens_in_body), self.manager.store)
+        return run_sync(
+            self._refresh(view, body, extra, tokens_in_body),
+            self.manager.store,
+            telemetry=self.manager.telemetry,
+        )
 
     async def arefresh(
         self,
@@ -215,7 +249,7 @@ class SessionEndpoints:
     ) -> ResponsePlan:
         """Async :meth:`refresh`."""
         flow = self._refresh(view, body, extra, tokens_in_body)
-        return await run_async(flow, self.manager.store)
+        return await run_async(flow, self.manager.store, telemetry=self.manager.telemetry)
 
     # -- logout -----------------------------------------------------------------------------------
 
@@ -230,11 +264,15 @@ class SessionEndpoints:
     def logout(self, identity: Caller) -> ResponsePlan:
         """End the caller's session and revoke its token: 204, cookies deleted (401 without a
         token)."""
-        return run_sync(self._logout(identity), self.manager.store)
+        return run_sync(
+            self._logout(identity), self.manager.store, telemetry=self.manager.telemetry
+        )
 
     async def alogout(self, identity: Caller) -> ResponsePlan:
         """Async :meth:`logout`."""
-        return await run_async(self._logout(identity), self.manager.store)
+        return await run_async(
+            self._logout(identity), self.manager.store, telemetry=self.manager.telemetry
+        )
 
     def _logout_everywhere(self, identity: Caller) -> Flow:
         try:
@@ -250,11 +288,15 @@ class SessionEndpoints:
     def logout_everywhere(self, identity: Caller) -> ResponsePlan:
         """Revoke every token and session of the caller's subject: 200
         ``{"sessions_ended": n}``, this device's cookies deleted."""
-        return run_sync(self._logout_everywhere(identity), self.manager.store)
+        return run_sync(
+            self._logout_everywhere(identity), self.manager.store, telemetry=self.manager.telemetry
+        )
 
     async def alogout_everywhere(self, identity: Caller) -> ResponsePlan:
         """Async :meth:`logout_everywhere`."""
-        return await run_async(self._logout_everywhere(identity), self.manager.store)
+        return await run_async(
+            self._logout_everywhere(identity), self.manager.store, telemetry=self.manager.telemetry
+        )
 
     # -- sessions ---------------------------------------------------------------------------------
 

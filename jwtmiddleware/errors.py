@@ -29,9 +29,17 @@ Every authentication error carries the HTTP status and the RFC 6750 error code t
 middleware answers with, and a fixed ``description`` that is safe to send to the client: it
 never contains the token or text from a lower-level exception. The ``reason`` attribute holds
 detail for logs and for ``python -m jwtmiddleware inspect``; it is never sent in a response.
+
+Every refusal also has a ``reason_code``: one name from the bounded set in
+:data:`jwtmiddleware.reasons.REASONS` (``expired``, ``wrong_issuer``, ``revoked_session``, ...),
+the same in the log line, the metric label and the event. A class fixes its default; a raise
+site may name a more precise one (``ClaimCheckFailed("wrong issuer", code="wrong_issuer")``).
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 __all__ = [
     "AccountDisabled",
@@ -81,6 +89,11 @@ class StoreUnavailable(JWTMiddlewareError):
     status = 503
     #: Seconds suggested to clients in ``Retry-After``.
     retry_after = 1
+    #: The decision reason in logs, metrics and events (see :mod:`jwtmiddleware.reasons`).
+    reason_code: str = "store_unavailable"
+    #: The verified token's claims when the store was asked about it (for the log line's
+    #: ``iss``/``sub``/``jti`` hash; never sent to clients).
+    claims: Mapping[str, Any] | None = None
 
     def __init__(self, message: str = "The session store is unavailable") -> None:
         #: Detail for logs; never sent to clients.
@@ -91,6 +104,8 @@ class StoreUnavailable(JWTMiddlewareError):
 class StoreStale(StoreUnavailable):
     """This process's mirror of the store could not confirm it is current within
     ``STORE_MAX_LAG`` (the store hangs, is unreachable, or the mirror is still loading)."""
+
+    reason_code = "store_stale"
 
 
 class CookieTooLarge(JWTMiddlewareError):
@@ -120,12 +135,22 @@ class AuthenticationError(JWTMiddlewareError):
     error: str | None = "invalid_token"
     #: Fixed, client-safe text for ``error_description``.
     description: str = "The access token is invalid"
+    #: The decision reason in logs, metrics and events: one name of the bounded set in
+    #: :data:`jwtmiddleware.reasons.REASONS`.
+    reason_code: str = "invalid_token"
+    #: The token's claims when the refusal came after its signature was verified (for the
+    #: log line's ``iss``/``sub``/``jti`` hash; never sent to clients).
+    claims: Mapping[str, Any] | None = None
 
-    def __init__(self, reason: str | None = None, *, scopes: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, reason: str | None = None, *, scopes: tuple[str, ...] = (), code: str | None = None
+    ) -> None:
         #: Detail for logs and diagnostics (never sent to clients, never contains the token).
         self.reason = reason or self.description
         #: Scopes that would have been needed (for ``insufficient_scope``).
         self.scopes = scopes
+        if code is not None:
+            self.reason_code = code
         super().__init__(self.reason)
 
 
@@ -134,6 +159,7 @@ class TokenMissing(AuthenticationError):
 
     error = None
     description = "Authentication required"
+    reason_code = "missing"
 
 
 class InvalidRequest(AuthenticationError):
@@ -142,6 +168,7 @@ class InvalidRequest(AuthenticationError):
     status = 400
     error = "invalid_request"
     description = "The request carries malformed or duplicate credentials"
+    reason_code = "invalid_request"
 
 
 class InsufficientScope(AuthenticationError):
@@ -150,6 +177,7 @@ class InsufficientScope(AuthenticationError):
     status = 403
     error = "insufficient_scope"
     description = "The access token does not grant the required scope"
+    reason_code = "insufficient_scope"
 
 
 class CSRFError(AuthenticationError):
@@ -158,6 +186,7 @@ class CSRFError(AuthenticationError):
     status = 403
     error = "csrf_failed"
     description = "The request is missing valid CSRF proof"
+    reason_code = "csrf"
 
 
 class SessionLimitReached(AuthenticationError):
@@ -166,6 +195,7 @@ class SessionLimitReached(AuthenticationError):
     status = 403
     error = "session_limit_reached"
     description = "Too many active sessions; log out on another device first"
+    reason_code = "session_limit"
 
 
 class TokenInvalid(AuthenticationError):
@@ -176,6 +206,7 @@ class TokenMalformed(TokenInvalid):
     """The token is not a well-formed compact JWS."""
 
     description = "The access token is malformed"
+    reason_code = "malformed"
 
 
 class TokenTooLarge(TokenMalformed):
@@ -188,45 +219,53 @@ class InvalidSignature(TokenInvalid):
     """The signature does not verify, or the algorithm or key is not acceptable."""
 
     description = "The access token signature is invalid"
+    reason_code = "bad_signature"
 
 
 class TokenExpired(TokenInvalid):
     """The token's ``exp`` has passed (beyond the leeway)."""
 
     description = "The access token expired"
+    reason_code = "expired"
 
 
 class TokenNotYetValid(TokenInvalid):
     """The token's ``nbf`` or ``iat`` lies in the future (beyond the leeway)."""
 
     description = "The access token is not yet valid"
+    reason_code = "not_yet_valid"
 
 
 class TokenRevoked(TokenInvalid):
     """The token, its session or its subject was revoked in the store."""
 
     description = "The access token has been revoked"
+    reason_code = "revoked"
 
 
 class TokenAlreadyUsed(TokenRevoked):
     """A one-time token was presented a second time."""
 
     description = "The link was already used"
+    reason_code = "one_time_used"
 
 
 class RefreshTokenReused(TokenRevoked):
     """A rotated refresh token was presented again: its session was ended (reuse detection)."""
 
     description = "The refresh token was already used; the session was ended"
+    reason_code = "refresh_reuse"
 
 
 class AccountDisabled(TokenRevoked):
     """The subject is disabled (``SessionManager.disable_subject``): no login, no refresh."""
 
     description = "The account is disabled"
+    reason_code = "account_disabled"
 
 
 class ClaimCheckFailed(TokenInvalid):
     """A claim is missing or does not satisfy a configured check."""
 
     description = "The access token claims were rejected"
+    reason_code = "claim_check"

@@ -11,7 +11,7 @@ clock. The store is consulted only after the signature and every claim check pas
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator, Hashable, Sequence
+from collections.abc import Callable, Generator, Hashable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from ._lru import TokenCache
@@ -19,6 +19,7 @@ from .claims import ClaimCheck, parse_scopes, require_scopes, run_checks
 from .csrf import SAFE_METHODS, CSRFGuard
 from .effects import Effect, FetchKeys, ReadForm, Sleep, StoreCall
 from .errors import (
+    AuthenticationError,
     ClaimCheckFailed,
     ConfigurationError,
     InvalidSignature,
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     from .settings import Settings
     from .sources import RequestView
     from .stores.mirror import Mirror
+    from .telemetry import Telemetry
 
 __all__ = ["AuthResult", "Authenticator", "PathRules"]
 
@@ -90,6 +92,16 @@ _new_result = tuple.__new__  # a NamedTuple without its Python-level __new__
 _ANONYMOUS_RESULT = AuthResult(ANONYMOUS, Credentials())
 _EXEMPT_RESULT = AuthResult(ANONYMOUS, Credentials(), exempt=True)
 _CREDENTIALS_MEMORY = 1024
+
+
+def _refuse_stale(exc: StoreStale) -> None:
+    raise exc
+
+
+def _with_claims(error: AuthenticationError | StoreUnavailable, result: AuthResult) -> None:
+    """Let ``error`` know the verified caller's claims (for the refusal's log line)."""
+    if error.claims is None:
+        error.claims = result.identity.claims
 
 
 def _compile(paths: Sequence[str]) -> tuple[frozenset[str], tuple[str, ...]]:
@@ -138,6 +150,8 @@ class Authenticator:
         defaults to ``JWKS_URL``.
     :param mirror: the store's revocation mirror (``STORE_MAX_LAG > 0``): revocation checks
         become dictionary lookups instead of store effects.
+    :param telemetry: where verifications (cache misses) are timed and counted, and the
+        remote key set's fetches reported; ``None``: no metrics, nothing added.
     """
 
     def __init__(
@@ -147,6 +161,7 @@ class Authenticator:
         has_store: bool | None = None,
         jwks_url: str | None = None,
         mirror: Mirror | None = None,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.settings = settings
         self._keyset = settings.keyset
@@ -216,6 +231,8 @@ class Authenticator:
         self.check_revoked = (
             None if self.mirror is None else self.mirror.checker(on_stale=self._when_stale)
         )
+        # One-time tokens: STORE_FAILURE=open does not apply, a stale mirror refuses.
+        self._strict_check = None if self.mirror is None else self.mirror.checker(_refuse_stale)
         self._csrf_cookie = settings.csrf_protection and "cookie" in settings.sources
         #: Whether :meth:`flow` can yield effects at all; when false, :meth:`decide` suffices.
         self.uses_effects = self.store_effects or self._csrf_cookie or bool(settings.one_time_paths)
@@ -238,10 +255,19 @@ class Authenticator:
         self._credentials: dict[frozenset[str], Credentials] = {}
         #: Requests let through because the store failed under ``STORE_FAILURE = "open"``.
         self.store_failures_allowed = 0
+        # The two places a token is verified or found; with metrics, wrapped to time misses and
+        # count what the cache answered (no cost without metrics: the methods themselves).
+        self._verified: Callable[..., AuthResult] = self._verify_token
+        self._verify: Callable[[RequestView, float, str], AuthResult | None] = self._find
+        if telemetry is not None:
+            self._verified = telemetry.timed_verification(self._verify_token)
+            self._verify = telemetry.counted_verify(self._find)
+            if self.remote_keys is not None:
+                telemetry.watch_keys(self.remote_keys)
 
     # -- pure steps ----------------------------------------------------------------------------
 
-    def _verify(self, view: RequestView, now: float, rule: str) -> AuthResult | None:
+    def _find(self, view: RequestView, now: float, rule: str) -> AuthResult | None:
         """The verified caller (cached per token while its time claims hold), or ``None``."""
         found = self.sources.extract(view)
         if found is None:
@@ -254,7 +280,9 @@ class Authenticator:
             return cached
         return self._verified(token, source, now)
 
-    def _verified(self, token: str, source: str, now: float, header: Hashable = None) -> AuthResult:
+    def _verify_token(
+        self, token: str, source: str, now: float, header: Hashable = None
+    ) -> AuthResult:
         """Verify a token that is not in the cache, and remember the result (by the raw
         ``header`` value when given, else by the token)."""
         parsed = self.verifier.parse(token)
@@ -272,9 +300,13 @@ class Authenticator:
 
     def _remember(self, source: str, claims: Claims) -> AuthResult:
         """The result for verified claims: custom checks, identity, credentials."""
-        if self._checks:
-            run_checks(self._checks, claims)
-        identity = self.identity_from_claims(claims, source)
+        try:
+            if self._checks:
+                run_checks(self._checks, claims)
+            identity = self.identity_from_claims(claims, source)
+        except AuthenticationError as exc:  # the signature held: the log line may name sub
+            exc.claims = claims
+            raise
         scopes = identity.scopes
         credentials = self._credentials.get(scopes)
         if credentials is None:
@@ -368,11 +400,17 @@ class Authenticator:
         try:
             verified = self._verify(view, now, rule)
         except _RemoteKeysNeeded as need:  # only flow() can fetch keys
-            raise InvalidSignature("no key for this kid and algorithm") from need
+            raise InvalidSignature(
+                "no key for this kid and algorithm", code="unknown_key"
+            ) from need
         if verified is None:
             return _ANONYMOUS_RESULT
         if self.check_revoked is not None:
-            self.check_revoked(verified[4], now)  # type: ignore[arg-type]
+            try:
+                self.check_revoked(verified[4], now)  # type: ignore[arg-type]
+            except (TokenRevoked, StoreUnavailable) as exc:
+                _with_claims(exc, verified)
+                raise
         return self._result(verified, now)
 
     def _when_stale(self, exc: StoreStale) -> None:
@@ -405,16 +443,20 @@ class Authenticator:
         if verified is None:
             return _ANONYMOUS_RESULT
         identity = cast("Identity", verified.identity)
-        if self.csrf.applies(view.method, identity.source):
-            self.csrf.check_origin(view)
-            presented = view.get(self.csrf.header)
-            if presented is None and self.csrf.wants_form(view):
-                presented = yield ReadForm(self.csrf.field)
-            self.csrf.check_token(identity.claims, presented)
-        if self.check_revoked is not None:
-            self.check_revoked(verified[4], now)  # type: ignore[arg-type]
-        elif self.uses_store:
-            yield from self._store_checks(identity, now, fail_open=self._fail_open)
+        try:
+            if self.csrf.applies(view.method, identity.source):
+                self.csrf.check_origin(view)
+                presented = view.get(self.csrf.header)
+                if presented is None and self.csrf.wants_form(view):
+                    presented = yield ReadForm(self.csrf.field)
+                self.csrf.check_token(identity.claims, presented)
+            if self.check_revoked is not None:
+                self.check_revoked(verified[4], now)  # type: ignore[arg-type]
+            elif self.uses_store:
+                yield from self._store_checks(identity, now, fail_open=self._fail_open)
+        except (AuthenticationError, StoreUnavailable) as exc:
+            _with_claims(exc, verified)
+            raise
         return self._result(verified, now)
 
     def store_checks(self, identity: Identity, now: float) -> Generator[Effect, Any, None]:
@@ -443,7 +485,9 @@ class Authenticator:
             self._allowed_despite(exc)
             return
         if revoked:
-            raise TokenRevoked("revoked in the store")
+            error = TokenRevoked("revoked in the store")
+            error.claims = claims
+            raise error
         sid = identity.session_id
         if sid is not None and self._touch_due(sid, now):
             try:
@@ -464,15 +508,14 @@ class Authenticator:
         identity = self.identity_from_claims(claims, "one-time")
         # STORE_FAILURE=open does not apply: a one-time token that cannot be checked and
         # marked used is refused.
-        if self.mirror is not None:
-            if self.mirror.revoked(revocation_keys(claims), now):  # stale: StoreStale, refused
-                raise TokenRevoked("revoked in the store")
+        if self._strict_check is not None:
+            self._strict_check(revocation_keys(claims), now)  # stale: StoreStale, refused
         else:
             yield from self._store_checks(identity, now, fail_open=False)
         key = f"ott:{claims.get('iss') or ''}:{claims['jti']}"
         expires = float(claims["exp"]) + self.settings.leeway
         if not (yield StoreCall("consume_once", (key,), {"expires_at": expires, "now": now})):
-            raise TokenAlreadyUsed("one-time token already used")
+            raise TokenAlreadyUsed("one-time token already used", code="one_time_used")
         return AuthResult(identity, Credentials(identity.scopes))
 
     def _remote_candidates(

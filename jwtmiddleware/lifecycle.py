@@ -5,9 +5,13 @@ Each operation is a generator yielding :mod:`~jwtmiddleware.effects` for the sto
 
 Refresh-token rotation with reuse detection (RFC 9700 §4.14.2): every refresh consumes the
 presented refresh token atomically and issues a new pair in the same session. A consumed token
-presented again revokes the session and emits ``refresh_token_reused``, except within
+presented again revokes the session and emits ``authn_token_reuse``, except within
 ``REFRESH_REUSE_GRACE`` seconds, when concurrent refreshes of one token (two tabs, a retry)
 receive the same successor instead of a lockout.
+
+Events carry the OWASP logging vocabulary (:mod:`jwtmiddleware.events`); a flow yields them as
+:class:`~jwtmiddleware.effects.Notify` effects, so an async ``EVENT_HOOK`` is awaited by the
+async driver.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from typing import TYPE_CHECKING, Any, cast
 from . import _json
 from .cookies import CookiePolicy
 from .csrf import CSRFGuard
-from .effects import Effect, Sleep, StoreCall
+from .effects import Effect, Notify, Sleep, StoreCall
 from .errors import (
     AccountDisabled,
     ClaimCheckFailed,
@@ -30,6 +34,7 @@ from .errors import (
     TokenExpired,
     TokenRevoked,
 )
+from .events import EventSink
 from .issuer import REFRESH_TOKEN_TYPE, REGISTERED, SESSION_CLAIMS, Issuer, new_token_id
 from .stores._changes import GENERATION_CLAIM
 from .stores.base import RevocationQuery, SessionInfo
@@ -38,6 +43,7 @@ from .verifier import Verifier
 if TYPE_CHECKING:
     from .identity import Identity
     from .settings import Settings
+    from .telemetry import Telemetry
 
 __all__ = ["AuthEvent", "RequestInfo", "SessionFlows", "TokenPair"]
 
@@ -62,12 +68,19 @@ class RequestInfo:
 class AuthEvent:
     """Something that happened to a session, passed to ``EVENT_HOOK``."""
 
-    #: ``login``, ``refresh``, ``logout``, ``logout_everywhere``, ``session_evicted`` or
-    #: ``refresh_token_reused``.
+    #: The OWASP logging-vocabulary name: ``authn_login_success``, ``session_created``,
+    #: ``session_renewed``, ``session_expired``, ``session_revoked``, ``authn_token_reuse``,
+    #: ... (every name is in :data:`jwtmiddleware.events.EVENTS`).
     name: str
+    #: The user (``sub``), when known.
     subject: str | None
+    #: The device session (``sid``), when there is one.
     session_id: str | None = None
+    #: More about it (``reason``, ``sessions``, ``scopes``, ...).
     detail: Mapping[str, Any] = field(default_factory=dict)
+    #: What the library did (``login``, ``refresh``, ``logout``, ``logout_everywhere``,
+    #: ``session_evicted``, ``refresh_token_reused``, ...): the event names of earlier versions.
+    action: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +115,7 @@ def _app_claims(claims: Mapping[str, Any]) -> dict[str, Any]:
 class SessionFlows:
     """The login, refresh and logout decisions for one :class:`Settings`."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, telemetry: Telemetry | None = None) -> None:
         self.settings = settings
         self._issuer = Issuer(settings) if settings.keyset.signing_key() else None
         self.cookies = CookiePolicy(settings)
@@ -113,7 +126,9 @@ class SessionFlows:
                 required_claims=("exp", "sub", "jti", "sid"),
             )
         )
-        self._hook = cast("Callable[[AuthEvent], None] | None", settings.event_hook)
+        self._hook = cast("Callable[[AuthEvent], Any] | None", settings.event_hook)
+        #: Logs, counts and hands events to ``EVENT_HOOK``.
+        self.events = EventSink(self._hook, telemetry)
         lifetime = max(settings.max_token_lifetime or 0, settings.refresh_token_ttl)
         #: How long revocations must be kept: the longest any token can live, plus leeway.
         self.keep = max(lifetime, settings.max_session_age) + settings.leeway
@@ -126,15 +141,16 @@ class SessionFlows:
         return self._issuer
 
     def emit(self, event: AuthEvent) -> None:
-        """Log the event and pass it to ``EVENT_HOOK``; a failing hook never breaks a flow."""
-        level = logging.WARNING if event.name == "refresh_token_reused" else logging.INFO
-        logger.log(level, "session event %s subject=%s sid=%s", event.name, event.subject,
-                   event.session_id)  # fmt: skip
+        """Log the event and pass it to ``EVENT_HOOK`` now, from sync code; a failing hook
+        never breaks a flow."""
+        self.events.emit(event)
+
+    def notify(self, event: AuthEvent) -> Generator[Effect, Any, None]:
+        """Log and count the event, and yield it to the driver for ``EVENT_HOOK`` (awaited by
+        the async driver when the hook is async)."""
+        self.events.record(event)
         if self._hook is not None:
-            try:
-                self._hook(event)
-            except Exception:  # an observer must not break authentication
-                logger.exception("EVENT_HOOK raised")
+            yield Notify(self._hook, event)
 
     # -- minting -----------------------------------------------------------------------------
 
@@ -206,8 +222,11 @@ class SessionFlows:
         if not started.created:
             raise SessionLimitReached(f"{limit} live sessions already")
         for evicted in started.evicted:
-            self.emit(AuthEvent("session_evicted", subject, evicted))
-        self.emit(AuthEvent("login", subject, sid))
+            event = AuthEvent("session_revoked", subject, evicted, {"reason": "evicted"},
+                              action="session_evicted")  # fmt: skip
+            yield from self.notify(event)
+        yield from self.notify(AuthEvent("authn_login_success", subject, sid, action="login"))
+        yield from self.notify(AuthEvent("session_created", subject, sid, action="login"))
         return pair
 
     def refresh(
@@ -237,6 +256,10 @@ class SessionFlows:
         if not isinstance(auth_time, int | float):
             raise ClaimCheckFailed("refresh token has no auth_time")
         if now >= auth_time + self.settings.max_session_age:
+            reason = {"reason": "max_session_age"}
+            yield from self.notify(
+                AuthEvent("session_expired", subject, sid, reason, action="refresh")
+            )
             raise TokenExpired("the session reached MAX_SESSION_AGE")
         issuer = claims.get("iss") or ""
         generation = claims.get(GENERATION_CLAIM)
@@ -244,9 +267,9 @@ class SessionFlows:
         yield from self._refuse_disabled(subject, now)
         query = RevocationQuery(issuer, subject, jti, sid, float(claims.get("iat", 0)), generation)
         if (yield StoreCall("is_revoked", (query,), {"now": now})):
-            raise TokenRevoked("refresh token or session revoked")
+            raise TokenRevoked("refresh token or session revoked", code="revoked")
         if (yield StoreCall("get_session", (sid,), {"now": now})) is None:
-            raise TokenRevoked("the session has ended")
+            raise TokenRevoked("the session has ended", code="revoked_session")
         used_key = f"rt-used:{issuer}:{jti}"
         successor_key = f"rt-next:{issuer}:{jti}"
         expires = float(claims["exp"]) + self.settings.leeway
@@ -261,20 +284,24 @@ class SessionFlows:
                 yield StoreCall("put_value", (successor_key, self._successor_json(pair, now)),
                                 {"expires_at": now + grace, "now": now})  # fmt: skip
             yield StoreCall("touch_session", (sid,), {"now": now})
-            self.emit(AuthEvent("refresh", subject, sid))
+            yield from self.notify(AuthEvent("session_renewed", subject, sid, action="refresh"))
             return pair
         if grace > 0:
             successor = yield from self._successor(successor_key, now, grace)
             if successor is not None:
                 # A replay within the grace window gets the live pair (two tabs, a retry),
                 # and is reported all the same: it may be a thief racing the user.
-                self.emit(AuthEvent("refresh_token_reused", subject, sid,
-                                    {"jti": jti, "within_grace": True}))  # fmt: skip
+                yield from self.notify(AuthEvent("authn_token_reuse", subject, sid,
+                                                 {"jti": jti, "within_grace": True},
+                                                 action="refresh_token_reused"))  # fmt: skip
                 return successor
         yield StoreCall("revoke_session", (sid,), {"now": now, "expires_at": now + self.keep})
-        self.emit(AuthEvent("refresh_token_reused", subject, sid,
-                            {"jti": jti, "within_grace": False}))  # fmt: skip
-        raise RefreshTokenReused("refresh token reuse detected; the session was revoked")
+        yield from self.notify(AuthEvent("authn_token_reuse", subject, sid,
+                                         {"jti": jti, "within_grace": False},
+                                         action="refresh_token_reused"))  # fmt: skip
+        raise RefreshTokenReused(
+            "refresh token reuse detected; the session was revoked", code="refresh_reuse"
+        )
 
     def _successor(self, key: str, now: float, grace: float) -> Generator[Effect, Any, Any]:
         """The pair a concurrent refresh of the same token published, if it did so within the
@@ -307,7 +334,9 @@ class SessionFlows:
         yield StoreCall("put_value", (self._disabled_key(subject), "1"),
                         {"expires_at": now + _DISABLED_FOR, "now": now})  # fmt: skip
         ended = yield from self.logout_everywhere(subject, now=now, issuer=issuer)
-        self.emit(AuthEvent("account_disabled", subject, None, {"sessions": ended}))
+        yield from self.notify(AuthEvent("user_updated", subject, None,
+                                         {"change": "disabled", "sessions": ended},
+                                         action="account_disabled"))  # fmt: skip
         return ended
 
     def enable(self, subject: str, *, now: float) -> Flow:
@@ -315,7 +344,8 @@ class SessionFlows:
         revoked)."""
         yield StoreCall("put_value", (self._disabled_key(subject), ""),
                         {"expires_at": now + 1, "now": now})  # fmt: skip
-        self.emit(AuthEvent("account_enabled", subject, None))
+        yield from self.notify(AuthEvent("user_updated", subject, None, {"change": "enabled"},
+                                         action="account_enabled"))  # fmt: skip
 
     def logout(self, identity: Identity, *, now: float) -> Flow:
         """End the caller's session and revoke the token it used; returns cookie deletions."""
@@ -327,7 +357,11 @@ class SessionFlows:
             until = now + self.keep if exp is None else exp + self.settings.leeway
             yield StoreCall("revoke_token", (identity.issuer or "", identity.token_id),
                             {"expires_at": until, "now": now})  # fmt: skip
-        self.emit(AuthEvent("logout", identity.subject, identity.session_id))
+        reason = {"reason": "logout"}
+        sid = identity.session_id
+        yield from self.notify(
+            AuthEvent("session_expired", identity.subject, sid, reason, action="logout")
+        )
         return self.cookies.clear()
 
     def logout_everywhere(self, subject: str, *, now: float, issuer: str | None = None) -> Flow:
@@ -344,5 +378,7 @@ class SessionFlows:
         yield StoreCall("revoke_subject", (iss or "", subject),
                         {"before": before, "expires_at": now + self.keep, "now": now})  # fmt: skip
         ended = yield StoreCall("revoke_other_sessions", (subject, None), {"now": now})
-        self.emit(AuthEvent("logout_everywhere", subject, None, {"sessions": ended}))
+        detail = {"reason": "logout_everywhere", "sessions": ended}
+        event = AuthEvent("session_revoked", subject, None, detail, action="logout_everywhere")
+        yield from self.notify(event)
         return ended

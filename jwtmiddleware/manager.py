@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._drive import run_async, run_sync
 from .errors import ConfigurationError
-from .lifecycle import RequestInfo, SessionFlows, TokenPair
+from .lifecycle import AuthEvent, RequestInfo, SessionFlows, TokenPair
 from .stores._changes import GENERATION_CLAIM
 
 if TYPE_CHECKING:
@@ -32,6 +32,8 @@ class SessionManager:
     :param settings: the settings tokens are issued and verified with.
     :param store: the store; defaults to the one named by ``STORE``.
     :param clock: returns the current UNIX time.
+    :param metrics: where store calls and events are recorded: a Prometheus
+        ``CollectorRegistry`` or an OpenTelemetry ``MeterProvider`` (default: ``METRICS``).
     """
 
     def __init__(
@@ -40,15 +42,19 @@ class SessionManager:
         store: Store | None = None,
         *,
         clock: Callable[[], float] = time.time,
+        metrics: Any = None,
     ) -> None:
         from ._http import resolve_store
+        from .telemetry import telemetry_for
 
         resolved = resolve_store(settings, store)
         if resolved is None:
             raise ConfigurationError("STORE", "sessions and revocation need a store (set STORE)")
         self.store: Store = resolved
         self.settings = settings
-        self.flows = SessionFlows(settings)
+        #: The metrics this manager records to (``None``: off).
+        self.telemetry = telemetry_for(settings, metrics)
+        self.flows = SessionFlows(settings, telemetry=self.telemetry)
         #: The clock (UNIX time) every operation reads ``now`` from.
         self.clock = clock
         self._clock = clock  # the name before ``clock`` was public
@@ -69,7 +75,7 @@ class SessionManager:
         :raises SessionLimitReached: under ``SESSION_LIMIT_POLICY = "deny_new"``.
         """
         flow = self.flows.login(subject, now=self.clock(), claims=claims, info=info)
-        pair: TokenPair = run_sync(flow, self.store)
+        pair: TokenPair = run_sync(flow, self.store, telemetry=self.telemetry)
         return pair
 
     async def alogin(
@@ -81,7 +87,7 @@ class SessionManager:
     ) -> TokenPair:
         """Async :meth:`login`."""
         flow = self.flows.login(subject, now=self.clock(), claims=claims, info=info)
-        pair: TokenPair = await run_async(flow, self.store)
+        pair: TokenPair = await run_async(flow, self.store, telemetry=self.telemetry)
         return pair
 
     def refresh(
@@ -99,7 +105,7 @@ class SessionManager:
         """
         flow = self.flows.refresh(refresh_token, now=self.clock(), from_cookie=from_cookie,
                                   csrf=csrf)  # fmt: skip
-        pair: TokenPair = run_sync(flow, self.store)
+        pair: TokenPair = run_sync(flow, self.store, telemetry=self.telemetry)
         return pair
 
     async def arefresh(
@@ -108,32 +114,46 @@ class SessionManager:
         """Async :meth:`refresh`."""
         flow = self.flows.refresh(refresh_token, now=self.clock(), from_cookie=from_cookie,
                                   csrf=csrf)  # fmt: skip
-        pair: TokenPair = await run_async(flow, self.store)
+        pair: TokenPair = await run_async(flow, self.store, telemetry=self.telemetry)
         return pair
 
     def logout(self, identity: Identity) -> tuple[str, ...]:
         """End the caller's session; returns ``Set-Cookie`` values that delete the cookies."""
-        cleared: tuple[str, ...] = run_sync(self.flows.logout(identity, now=self.clock()),
-                                            self.store)  # fmt: skip
+        flow = self.flows.logout(identity, now=self.clock())
+        cleared: tuple[str, ...] = run_sync(flow, self.store, telemetry=self.telemetry)
         return cleared
 
     async def alogout(self, identity: Identity) -> tuple[str, ...]:
         """Async :meth:`logout`."""
         flow = self.flows.logout(identity, now=self.clock())
-        cleared: tuple[str, ...] = await run_async(flow, self.store)
+        cleared: tuple[str, ...] = await run_async(flow, self.store, telemetry=self.telemetry)
         return cleared
 
     def logout_everywhere(self, subject: str, *, issuer: str | None = None) -> int:
         """Revoke every token and session of ``subject``; returns the sessions ended."""
         flow = self.flows.logout_everywhere(subject, now=self.clock(), issuer=issuer)
-        ended: int = run_sync(flow, self.store)
+        ended: int = run_sync(flow, self.store, telemetry=self.telemetry)
         return ended
 
     async def alogout_everywhere(self, subject: str, *, issuer: str | None = None) -> int:
         """Async :meth:`logout_everywhere`."""
         flow = self.flows.logout_everywhere(subject, now=self.clock(), issuer=issuer)
-        ended: int = await run_async(flow, self.store)
+        ended: int = await run_async(flow, self.store, telemetry=self.telemetry)
         return ended
+
+    def login_failed(self, subject: str | None = None, *, info: RequestInfo | None = None) -> None:
+        """Report a login the app refused (wrong credentials): the ``authn_login_fail`` event.
+
+        :param subject: the user name that was tried, if the app wants it recorded.
+        :param info: the device's user agent and IP.
+        """
+        self.flows.emit(_login_failed(subject, info))
+
+    async def alogin_failed(
+        self, subject: str | None = None, *, info: RequestInfo | None = None
+    ) -> None:
+        """Async :meth:`login_failed` (an async ``EVENT_HOOK`` is awaited)."""
+        await self.flows.events.aemit(_login_failed(subject, info))
 
     def one_time(
         self, subject: str, purpose: str, resource: str, *, ttl: float | None = None
@@ -142,8 +162,13 @@ class SessionManager:
         links); a later :meth:`logout_everywhere` of the subject refuses it."""
         now = self.clock()
         generation = self.store.subject_generation(self._issuer_name, subject, now=now)
-        return self.flows.issuer.one_time(subject, purpose, resource, now=now, ttl=ttl,
-                                          generation=generation)  # fmt: skip
+        issued = self.flows.issuer.one_time(subject, purpose, resource, now=now, ttl=ttl,
+                                            generation=generation)  # fmt: skip
+        self._created(subject, {"purpose": purpose}, "one_time")
+        return issued
+
+    def _created(self, subject: str, detail: Mapping[str, Any], action: str) -> None:
+        self.flows.emit(AuthEvent("authn_token_created", subject, None, detail, action=action))
 
     async def aone_time(
         self, subject: str, purpose: str, resource: str, *, ttl: float | None = None
@@ -151,8 +176,10 @@ class SessionManager:
         """Async :meth:`one_time`."""
         now = self.clock()
         generation = await self.store.asubject_generation(self._issuer_name, subject, now=now)
-        return self.flows.issuer.one_time(subject, purpose, resource, now=now, ttl=ttl,
-                                          generation=generation)  # fmt: skip
+        issued = self.flows.issuer.one_time(subject, purpose, resource, now=now, ttl=ttl,
+                                            generation=generation)  # fmt: skip
+        self._created(subject, {"purpose": purpose}, "one_time")
+        return issued
 
     def issue_token(
         self,
@@ -194,7 +221,9 @@ class SessionManager:
         generation: int,
     ) -> IssuedToken:
         body = {**(claims or {}), GENERATION_CLAIM: generation}
-        return self.flows.issuer.access_token(subject, now=now, claims=body, ttl=ttl)
+        issued = self.flows.issuer.access_token(subject, now=now, claims=body, ttl=ttl)
+        self._created(subject, {}, "issue_token")
+        return issued
 
     @property
     def _issuer_name(self) -> str:
@@ -238,22 +267,30 @@ class SessionManager:
     def revoke_session(self, session_id: str) -> bool:
         """Log out one device; true if the session was live."""
         now = self.clock()
-        return self.store.revoke_session(session_id, now=now, expires_at=now + self.flows.keep)
+        live = self.store.revoke_session(session_id, now=now, expires_at=now + self.flows.keep)
+        self.flows.emit(_session_revoked(None, session_id, {}))
+        return live
 
     async def arevoke_session(self, session_id: str) -> bool:
         """Async :meth:`revoke_session`."""
         now = self.clock()
-        return await self.store.arevoke_session(
+        live = await self.store.arevoke_session(
             session_id, now=now, expires_at=now + self.flows.keep
         )
+        await self.flows.events.aemit(_session_revoked(None, session_id, {}))
+        return live
 
     def revoke_other_sessions(self, subject: str, keep_session_id: str | None) -> int:
         """Log out every other device of ``subject``; returns how many."""
-        return self.store.revoke_other_sessions(subject, keep_session_id, now=self.clock())
+        ended = self.store.revoke_other_sessions(subject, keep_session_id, now=self.clock())
+        self.flows.emit(_session_revoked(subject, None, {"sessions": ended}))
+        return ended
 
     async def arevoke_other_sessions(self, subject: str, keep_session_id: str | None) -> int:
         """Async :meth:`revoke_other_sessions`."""
-        return await self.store.arevoke_other_sessions(subject, keep_session_id, now=self.clock())
+        ended = await self.store.arevoke_other_sessions(subject, keep_session_id, now=self.clock())
+        await self.flows.events.aemit(_session_revoked(subject, None, {"sessions": ended}))
+        return ended
 
     def _until(self, expires_at: float | None, now: float) -> float:
         return now + self.flows.keep if expires_at is None else expires_at + self.settings.leeway
@@ -264,6 +301,7 @@ class SessionManager:
         """Revoke one token by ``jti`` (and ``iss``), kept until it would have expired."""
         now = self.clock()
         self.store.revoke_token(issuer, token_id, expires_at=self._until(expires_at, now), now=now)
+        self.flows.emit(_token_revoked(token_id))
 
     async def arevoke_token(
         self, token_id: str, *, issuer: str = "", expires_at: float | None = None
@@ -273,6 +311,7 @@ class SessionManager:
         await self.store.arevoke_token(
             issuer, token_id, expires_at=self._until(expires_at, now), now=now
         )
+        await self.flows.events.aemit(_token_revoked(token_id))
 
     def revoke_identity(self, identity: Identity) -> None:
         """Revoke the token the current request was authenticated with."""
@@ -303,3 +342,20 @@ class SessionManager:
     async def aclose(self) -> None:
         """Async :meth:`close`."""
         await self.store.aclose()
+
+
+def _login_failed(subject: str | None, info: RequestInfo | None) -> AuthEvent:
+    detail = {} if info is None else {"ip": info.ip, "user_agent": info.user_agent}
+    return AuthEvent("authn_login_fail", subject, None, detail, action="login_failed")
+
+
+def _session_revoked(subject: str | None, sid: str | None, detail: dict[str, Any]) -> AuthEvent:
+    action = "revoke_session" if sid is not None else "revoke_other_sessions"
+    return AuthEvent(
+        "session_revoked", subject, sid, {"reason": "revoked", **detail}, action=action
+    )
+
+
+def _token_revoked(token_id: str) -> AuthEvent:
+    detail = {"jti": token_id}
+    return AuthEvent("authn_token_revoked", None, None, detail, action="revoke_token")

@@ -181,6 +181,20 @@ class Settings:
     #: Default lifetime of one-time tokens, in seconds.
     one_time_token_ttl: float = 60.0
 
+    # -- operating it -----------------------------------------------------------------------
+    #: Level of the one log line per refused request (logger ``jwtmiddleware``): ``DEBUG``,
+    #: ``INFO``, ``WARNING``, ``ERROR`` or ``CRITICAL``; ``None`` writes none.
+    log_refusals: str | None = "INFO"
+    #: ``"prometheus"`` or ``"opentelemetry"``: record decisions, cache, store, mirror, JWKS
+    #: and session metrics (needs the matching extra); ``None``: no metrics.
+    metrics: Literal["prometheus", "opentelemetry"] | None = None
+    #: With OpenTelemetry: put the caller's subject in the current span's ``enduser.id``
+    #: (personal data: off unless asked for).
+    otel_record_subject: bool = False
+    #: Path answering the store and mirror state as JSON without a token (200, or 503 while
+    #: the mirror is stale): a readiness probe. ``None``: not served.
+    status_path: str | None = None
+
     _keyset: KeySet = dataclasses.field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

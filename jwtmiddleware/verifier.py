@@ -22,6 +22,7 @@ from .errors import (
     ClaimCheckFailed,
     InvalidSignature,
     TokenExpired,
+    TokenInvalid,
     TokenMalformed,
     TokenNotYetValid,
     TokenTooLarge,
@@ -225,7 +226,7 @@ class Verifier:
         kid = header.get("kid")
         # A member that is present must be well-formed: "kid": null is not "no kid".
         if "kid" in header and (not isinstance(kid, str) or not 0 < len(kid) <= _MAX_ID):
-            raise InvalidSignature("kid is not a short string")
+            raise InvalidSignature("kid is not a short string", code="malformed")
         known = (header, alg, kid)
         if len(self._headers) >= _HEADER_MEMORY:
             self._headers.clear()
@@ -249,7 +250,7 @@ class Verifier:
         """Like :meth:`finish`, without the cache: the verified claims and their validity
         window (see :meth:`check_claims`)."""
         if not keys:
-            raise InvalidSignature("no key for this kid and algorithm")
+            raise InvalidSignature("no key for this kid and algorithm", code="unknown_key")
         signing_input, signature = parsed[4], parsed[5]
         for key in keys:
             if key.verify(signing_input, signature):
@@ -263,7 +264,11 @@ class Verifier:
         if type(value) is not dict:
             raise TokenMalformed("payload is not a JSON object")
         claims = Claims(value)
-        return claims, self.check_claims(claims, now)
+        try:
+            return claims, self.check_claims(claims, now)
+        except TokenInvalid as exc:  # the signature held: the log line may name iss and sub
+            exc.claims = claims
+            raise
 
     @staticmethod
     def _shape_problem(token: str) -> str:
@@ -289,9 +294,9 @@ class Verifier:
             raise TokenMalformed("typ is not a string")
         if self._typ is not None:
             if typ is None or _media_type(typ) != self._typ:
-                raise ClaimCheckFailed("wrong token type")
+                raise ClaimCheckFailed("wrong token type", code="wrong_type")
         elif typ is not None and _media_type(typ) != "jwt":
-            raise ClaimCheckFailed("wrong token type")
+            raise ClaimCheckFailed("wrong token type", code="wrong_type")
 
     def check_claims(self, claims: dict[str, Any], now: float) -> tuple[float, float]:
         """Check the registered claims of an already signature-verified payload.
@@ -337,7 +342,7 @@ class Verifier:
                 raise ClaimCheckFailed("token lifetime exceeds MAX_TOKEN_LIFETIME")
         iss = get("iss")
         if self._issuer is not None and iss != self._issuer:
-            raise ClaimCheckFailed("wrong issuer")
+            raise ClaimCheckFailed("wrong issuer", code="wrong_issuer")
         aud = get("aud")
         if not (type(aud) is str and aud in self._audience) and ("aud" in claims or self._audience):
             self._check_audience(aud)
@@ -355,7 +360,9 @@ class Verifier:
 
     def _check_audience(self, aud: Any) -> None:
         if not self._audience:
-            raise ClaimCheckFailed("token has an audience but AUDIENCE is not configured")
+            raise ClaimCheckFailed(
+                "token has an audience but AUDIENCE is not configured", code="wrong_audience"
+            )
         if isinstance(aud, str):
             if aud in self._audience:
                 return
@@ -366,4 +373,4 @@ class Verifier:
             and not self._audience.isdisjoint(aud)
         ):
             return
-        raise ClaimCheckFailed("wrong audience")
+        raise ClaimCheckFailed("wrong audience", code="wrong_audience")

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ._drive import run_sync
 from ._http import IDENTITY_KEY, MiddlewareCore, as_auth_error, with_vary
+from ._status import status_response
 from .csrf import form_value
 from .settings import Settings
 from .sources import WSGIRequestView
@@ -44,7 +45,12 @@ def _form_reader(environ: dict[str, Any]) -> Callable[[ReadForm], str | None]:
     return read_form
 
 
-_STATUS_LINES = {200: "200 OK", 304: "304 Not Modified", 405: "405 Method Not Allowed"}
+_STATUS_LINES = {
+    200: "200 OK",
+    304: "304 Not Modified",
+    405: "405 Method Not Allowed",
+    503: "503 Service Unavailable",
+}
 
 
 class JWTWSGIMiddleware(MiddlewareCore):
@@ -54,9 +60,13 @@ class JWTWSGIMiddleware(MiddlewareCore):
     :param settings: the configuration; read from ``JWTMIDDLEWARE_*`` variables when omitted.
     :param store: a store object overriding the ``STORE`` URL.
     :param clock: returns the current UNIX time (tests pass a frozen clock).
+    :param metrics: where to record metrics: a ``prometheus_client.CollectorRegistry`` or an
+        OpenTelemetry ``MeterProvider`` (default: ``METRICS``; middleware sharing one share
+        its instruments).
     """
 
     app: WSGIApp
+    _downstream: WSGIApp
 
     def __init__(
         self,
@@ -65,21 +75,22 @@ class JWTWSGIMiddleware(MiddlewareCore):
         settings: Settings | None = None,
         store: Store | None = None,
         clock: Callable[[], float] = time.time,
+        metrics: Any = None,
     ) -> None:
         self.app = app
-        self._setup(settings, store, clock)
+        self._setup(settings, store, clock, metrics)
         self._fast = self.authenticator.fast_path
         self._store_effects = self.authenticator.store_effects
-        self._check_revoked = self.authenticator.check_revoked
         self._header_key = "HTTP_" + self.settings.header_name.upper().replace("-", "_")
         self._cookie_key = self.settings.access_cookie_name + "="
         self._max_fast = len(self.settings.header_scheme) + 1 + self.settings.max_token_bytes
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        own = self._own_paths  # JWKS_PATH and STATUS_PATH, answered below; None: neither
         if (
             self._fast
             and environ.get("REQUEST_METHOD") != "OPTIONS"
-            and environ.get("PATH_INFO") != self._jwks_path
+            and (own is None or environ.get("PATH_INFO") not in own)
         ):
             authorization = environ.get(self._header_key)
             cookie = environ.get("HTTP_COOKIE")
@@ -101,13 +112,15 @@ class JWTWSGIMiddleware(MiddlewareCore):
                             self._check_revoked(fast[4], now)  # type: ignore[arg-type]
                         elif self._store_effects:
                             identity = cast("Identity", fast.identity)
-                            run_sync(self.authenticator.store_checks(identity, now), self.store)
+                            checks = self._store_checks(identity, now)
+                            run_sync(checks, self.store, telemetry=self.telemetry)
             except Exception as exc:  # noqa: BLE001 - every refusal is rendered, never a 500
-                return self._refuse(exc, WSGIRequestView(environ), start_response)
+                error = self._verified_error(exc, fast)
+                return self._refuse(error, WSGIRequestView(environ), start_response)
             if fast is not None:
                 environ[IDENTITY_KEY] = fast.identity
                 if self._vary is None:
-                    return self.app(environ, start_response)
+                    return self._downstream(environ, start_response)
                 vary_value: str = self._vary
 
                 def start_with_vary(
@@ -115,26 +128,25 @@ class JWTWSGIMiddleware(MiddlewareCore):
                 ) -> Callable[[bytes], object]:
                     return start_response(status, with_vary(headers, vary_value), exc_info)
 
-                return self.app(environ, start_with_vary)
+                return self._downstream(environ, start_with_vary)
         view = WSGIRequestView(environ)
-        if view.path == self._jwks_path:
-            assert self.jwks is not None
-            status, headers, body = self.jwks.respond(view.method, view.get("if-none-match"))
-            start_response(_STATUS_LINES[status], list(headers))
-            return [body]
+        if own is not None and view.path in own:
+            return self._serve_own(view, start_response)
         authenticator = self.authenticator
         try:
             if authenticator.needs_flow(view):
                 flow = authenticator.flow(view, self._clock())
-                result = run_sync(flow, self.store, _form_reader(environ))
+                result = run_sync(flow, self.store, _form_reader(environ), telemetry=self.telemetry)
             else:
                 result = authenticator.decide(view, self._clock())
         except Exception as exc:  # noqa: BLE001 - every refusal is rendered, never a 500
-            return self._refuse(exc, view, start_response)
+            return self._refuse(as_auth_error(exc), view, start_response)
+        if self.telemetry is not None:
+            self.telemetry.decided(result)
         environ[IDENTITY_KEY] = result.identity
         vary, plan = self._vary, result.refresh
         if result.exempt or (vary is None and plan is None):
-            return self.app(environ, start_response)
+            return self._downstream(environ, start_response)
 
         def start_with_auth_headers(
             status: str, headers: list[tuple[str, str]], exc_info: Any = None
@@ -149,11 +161,28 @@ class JWTWSGIMiddleware(MiddlewareCore):
                     out = plan.apply(out)
             return start_response(status, out, exc_info)
 
-        return self.app(environ, start_with_auth_headers)
+        return self._downstream(environ, start_with_auth_headers)
+
+    def _serve_own(self, view: WSGIRequestView, start_response: StartResponse) -> Iterable[bytes]:
+        """``JWKS_PATH`` or ``STATUS_PATH``, answered by the middleware itself."""
+        if view.path == self._jwks_path:
+            assert self.jwks is not None
+            status, headers, body = self.jwks.respond(view.method, view.get("if-none-match"))
+            start_response(_STATUS_LINES[status], list(headers))
+            return [body]
+        ready, state = self.ready()
+        code, answer_headers, answer = status_response(ready, state, view.method)
+        start_response(_STATUS_LINES[code], answer_headers)
+        return [answer]
 
     def _refuse(
-        self, exc: Exception, view: WSGIRequestView, start_response: StartResponse
+        self, error: Exception, view: WSGIRequestView, start_response: StartResponse
     ) -> Iterable[bytes]:
-        response = self._responder.response_for(as_auth_error(exc), view)
+        """Report and render a refusal (and its ``authz_fail`` event)."""
+        response = self._responder.response_for(error, view)
+        if self._events is not None:
+            event = self._authz_event(error, view)
+            if event is not None:
+                self._events.emit(event)
         start_response(response.status_line, list(response.headers))
         return [response.body]

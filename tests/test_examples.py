@@ -151,7 +151,7 @@ def test_refresh_flow_script(tmp_path: Path) -> None:
     assert "401 The access token expired" in line_with(out, "4. +400 s idle")
     assert "GET /api/me: 200" in line_with(out, "5. POST /auth/refresh: 200")
     assert "401" in line_with(out, "6. old refresh token replayed")
-    line_with(out, "event hook: refresh_token_reused")
+    line_with(out, "event hook: authn_token_reuse")
     assert "access token: 401; latest refresh token: 401" in line_with(out, "alice's latest")
 
 
@@ -185,7 +185,12 @@ def test_refresh_flow_retry_within_grace(refresh_demo: Any) -> None:
         assert first.json() == retry.json() | {"expires_in": first.json()["expires_in"]}
         assert retry.json()["refresh_token"] == first.json()["refresh_token"]
         # Served the same successor, and reported: a replay in the window may be a thief.
-        assert [e.name for e in demo.events] == ["login", "refresh", "refresh_token_reused"]
+        assert [e.name for e in demo.events] == [
+            "authn_login_success",
+            "session_created",
+            "session_renewed",
+            "authn_token_reuse",
+        ]
         me = http.get(
             "/api/me", headers={"Authorization": f"Bearer {retry.json()['access_token']}"}
         )

@@ -63,6 +63,7 @@ async def login(request: Request) -> Response:
     password = string_field(data, "password", limit=MAX_PASSWORD)
     # scrypt takes tens of milliseconds: keep it off the event loop.
     if not await anyio.to_thread.run_sync(state.config.users.check, username, password):
+        await state.endpoints.alogin_failed(view, username)
         raise DemoError(401, "invalid_grant", "Wrong user name or password")
     plan = await state.endpoints.alogin(view, username, claims=login_claims(username))
     return plan_response(state, plan)

@@ -174,6 +174,7 @@ async def login_submit(request: Request) -> Response:
                             error="Enter a user name and a password.")  # fmt: skip
     # scrypt takes tens of milliseconds: keep it off the event loop.
     if not await anyio.to_thread.run_sync(state.config.users.check, username, password):
+        await state.endpoints.alogin_failed(view, username)
         return render_login(state, request, status=401, **again,
                             error="Wrong user name or password")  # fmt: skip
     plan = await state.endpoints.alogin(view, username, claims=login_claims(username),

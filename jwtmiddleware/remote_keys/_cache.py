@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -94,6 +95,9 @@ class RemoteKeySetCache:
         self._failures = 0
         #: Fetches handed out so far (requests the cache asked for).
         self.fetches = 0
+        #: Fetches reported back, by result: ``ok`` (a new set), ``not_modified`` (304) or
+        #: ``error`` (failed or refused), for ``jwks_fetches`` metrics.
+        self.fetch_results: Counter[str] = Counter()
         #: Why the last fetch failed or its set was refused; ``None`` after a success.
         self.last_error: str | None = None
         #: Increases every time a new key set is accepted.
@@ -170,6 +174,7 @@ class RemoteKeySetCache:
         if status == 304 and self._keyset is not None:
             with self._lock:
                 self._accepted(now, headers)
+                self.fetch_results["not_modified"] += 1
             return True
         try:
             keyset, document = parse_jwks(status, body, self.algorithms, self.max_bytes)
@@ -181,6 +186,7 @@ class RemoteKeySetCache:
             self._etag = header_value(headers, "etag")
             self.generation += 1
             self._accepted(now, headers)
+            self.fetch_results["ok"] += 1
         return True
 
     def on_failure(self, now: float, reason: str = "fetch failed") -> None:
@@ -191,6 +197,7 @@ class RemoteKeySetCache:
             backoff = min(self.refetch_cooldown, _BACKOFF_BASE * 2 ** (self._failures - 1))
             self._retry_at = now + backoff
             self.last_error = reason
+            self.fetch_results["error"] += 1
         logger.warning(
             "JWKS fetch from %s failed (keeping the last good set): %s", self.url, reason
         )

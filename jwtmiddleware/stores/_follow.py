@@ -212,9 +212,11 @@ class Follower:
             try:
                 touch(sid, at)
             except Exception as exc:  # noqa: BLE001 - "last seen" is best effort
+                self.mirror.errors["touch_session"] += 1
                 logger.debug("could not record session activity: %s", exc)
 
     def _failed(self, exc: Exception) -> None:
+        self.mirror.errors["follow"] += 1
         self.mirror.last_error = f"{type(exc).__name__}: {exc}"
         if not self._failing:
             self._failing = True

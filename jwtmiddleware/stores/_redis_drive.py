@@ -94,16 +94,28 @@ def _send(client: Any, batch: list[Cmd]) -> list[Any]:
     try:
         if len(batch) == 1:
             return [_one(client, batch[0])]
-        with client.pipeline(transaction=False) as pipe:
-            for cmd in batch:
-                pipe.execute_command(*_wire(cmd))
-            results = pipe.execute(raise_on_error=False)
-        return [
-            _one(client, cmd) if isinstance(res, rx.NoScriptError) else _reply(res)
-            for cmd, res in zip(batch, results, strict=True)
-        ]
+        results = _pipelined(client, batch, load=False)
+        if any(isinstance(res, rx.NoScriptError) for res in results):
+            # A script unknown to the server did not run: send the batch again with the
+            # scripts' source, so what follows it (a WAIT) still comes after the write.
+            results = _pipelined(client, batch, load=True)
+        return [_reply(res) for res in results]
     except _UNAVAILABLE as exc:
         raise unavailable(exc) from exc
+
+
+def _pipelined(client: Any, batch: list[Cmd], *, load: bool) -> list[Any]:
+    with client.pipeline(transaction=False) as pipe:
+        for cmd in batch:
+            pipe.execute_command(*_wire(cmd, load=load))
+        return list(pipe.execute(raise_on_error=False))
+
+
+async def _apipelined(client: Any, batch: list[Cmd], *, load: bool) -> list[Any]:
+    async with client.pipeline(transaction=False) as pipe:
+        for cmd in batch:
+            pipe.execute_command(*_wire(cmd, load=load))
+        return list(await pipe.execute(raise_on_error=False))
 
 
 def _one(client: Any, cmd: Cmd) -> Any:
@@ -135,14 +147,10 @@ async def _asend(client: Any, batch: list[Cmd]) -> list[Any]:
     try:
         if len(batch) == 1:
             return [await _aone(client, batch[0])]
-        async with client.pipeline(transaction=False) as pipe:
-            for cmd in batch:
-                pipe.execute_command(*_wire(cmd))
-            results = await pipe.execute(raise_on_error=False)
-        return [
-            await _aone(client, cmd) if isinstance(res, rx.NoScriptError) else _reply(res)
-            for cmd, res in zip(batch, results, strict=True)
-        ]
+        results = await _apipelined(client, batch, load=False)
+        if any(isinstance(res, rx.NoScriptError) for res in results):
+            results = await _apipelined(client, batch, load=True)
+        return [_reply(res) for res in results]
     except _UNAVAILABLE as exc:
         raise unavailable(exc) from exc
 

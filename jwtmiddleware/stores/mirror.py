@@ -98,6 +98,9 @@ class Mirror:
         self.position: LogPosition | None = None
         #: Resyncs by reason (``start``, ``epoch``, ``gap``, ``reconnect``, ...).
         self.resyncs: Counter[str] = Counter()
+        #: The follower's failed store calls, by op (``follow``: reading the log or snapshot;
+        #: ``touch_session``: writing activity behind), for ``store_errors`` metrics.
+        self.errors: Counter[str] = Counter()
         #: The last failure of the follower (``None`` once it confirmed again).
         self.last_error: str | None = None
         #: Session id → UNIX time last seen, waiting to be written behind by the follower.
@@ -118,6 +121,11 @@ class Mirror:
 
     def __repr__(self) -> str:
         return f"<Mirror {self.identity!r} max_lag={self.max_lag}>"
+
+    @property
+    def stopped(self) -> bool:
+        """Whether :meth:`stop` was called (the app is shutting down) and not restarted."""
+        return self._stopped
 
     @property
     def followed(self) -> bool:
@@ -156,11 +164,11 @@ class Mirror:
             if token is not None:
                 exp = get_token(token)
                 if exp is not None and exp > now:
-                    raise TokenRevoked("the token was revoked")
+                    raise TokenRevoked("the token was revoked", code="revoked_token")
             if session is not None:
                 exp = get_session(session)
                 if exp is not None and exp > now:
-                    raise TokenRevoked("the token's session was revoked")
+                    raise TokenRevoked("the token's session was revoked", code="revoked_session")
             if subject is not None:
                 mark = get_subject(subject)
                 if mark is not None and mark[1] > now:
@@ -168,9 +176,13 @@ class Mirror:
                     # exact order, even within one clock tick. Others are judged by iat.
                     if generation is not None:
                         if generation < mark[2]:
-                            raise TokenRevoked("the subject was logged out everywhere")
+                            raise TokenRevoked(
+                                "the subject was logged out everywhere", code="revoked_subject"
+                            )
                     elif issued_at is None or issued_at < mark[0]:
-                        raise TokenRevoked("the subject was logged out everywhere")
+                        raise TokenRevoked(
+                            "the subject was logged out everywhere", code="revoked_subject"
+                        )
 
         return check
 
@@ -281,6 +293,7 @@ class Mirror:
             "position": None if position is None else position._asdict(),
             "resyncs": sum(self.resyncs.values()),
             "resync_reasons": dict(self.resyncs),
+            "errors": dict(self.errors),
             "last_error": self.last_error,
             "following": follower is not None and follower.serving(),
         }

@@ -31,7 +31,18 @@ def test_every_module_declares_all() -> None:
         assert isinstance(getattr(module, "__all__", None), list), info.name
 
 
-FORBIDDEN = ("starlette", "fastapi", "flask", "quart", "django", "redis", "uvicorn", "werkzeug")
+FORBIDDEN = (
+    "starlette",
+    "fastapi",
+    "flask",
+    "quart",
+    "django",
+    "redis",
+    "uvicorn",
+    "werkzeug",
+    "prometheus_client",
+    "opentelemetry",
+)
 
 
 def test_importing_the_core_imports_no_framework_or_redis() -> None:

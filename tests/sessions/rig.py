@@ -101,6 +101,9 @@ class Events:
     def names(self) -> list[str]:
         return [e.name for e in self.seen]
 
+    def actions(self) -> list[str]:
+        return [e.action for e in self.seen]
+
 
 @dataclass
 class Req:

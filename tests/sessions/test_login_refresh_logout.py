@@ -127,13 +127,14 @@ def test_rotation_then_reuse_revokes_the_session(make_rig: MakeRig, store_url: s
     assert (new["sub"], new["auth_time"], new["iat"], new["scope"]) == ("alice", NOW, now, "read")
     assert claims_of(second.refresh_token)["jti"] != claims_of(first.refresh_token)["jti"]
     assert rig.get(second.access_token).status == 200
-    assert events.names() == ["login", "refresh"]
+    assert events.names() == ["authn_login_success", "session_created", "session_renewed"]
+    assert events.actions() == ["login", "login", "refresh"]
 
     rig.clock.advance(rig.settings.refresh_reuse_grace + 1)  # the grace window has passed
     with pytest.raises(TokenRevoked):
         rig.manager.refresh(first.refresh_token)
     reused = events.seen[-1]
-    assert reused.name == "refresh_token_reused"
+    assert (reused.name, reused.action) == ("authn_token_reuse", "refresh_token_reused")
     assert (reused.subject, reused.session_id) == ("alice", first.session_id)
     assert reused.detail["jti"] == claims_of(first.refresh_token)["jti"]
     # the whole session is gone: the latest access and refresh tokens too
@@ -141,7 +142,7 @@ def test_rotation_then_reuse_revokes_the_session(make_rig: MakeRig, store_url: s
     with pytest.raises(TokenRevoked):
         rig.manager.refresh(second.refresh_token)
     assert rig.manager.sessions("alice") == []
-    assert events.names().count("refresh_token_reused") == 1
+    assert events.names().count("authn_token_reuse") == 1
 
 
 def test_reuse_within_grace_gets_the_same_successor(make_rig: MakeRig, store_url: str) -> None:
@@ -153,7 +154,8 @@ def test_reuse_within_grace_gets_the_same_successor(make_rig: MakeRig, store_url
     rig.clock.advance(rig.settings.refresh_reuse_grace - 1)
     assert rig.manager.refresh(first.refresh_token) == second  # identical tokens and cookies
     # Served, and reported all the same: a replay in the window may be a thief racing the user.
-    assert events.names()[-1] == "refresh_token_reused"
+    assert events.names()[-1] == "authn_token_reuse"
+    assert events.seen[-1].action == "refresh_token_reused"
     assert events.seen[-1].detail["within_grace"] is True
     assert rig.get(second.access_token).status == 200
     third = rig.manager.refresh(second.refresh_token)  # the family goes on
@@ -168,7 +170,7 @@ def test_zero_grace_disables_the_grace(make_rig: MakeRig, store_url: str) -> Non
     second = rig.manager.refresh(first.refresh_token)
     with pytest.raises(TokenRevoked):
         rig.manager.refresh(first.refresh_token)  # same instant, no grace
-    assert events.names()[-1] == "refresh_token_reused"
+    assert events.names()[-1] == "authn_token_reuse"
     assert rig.get(second.access_token).status == 401
 
 
@@ -287,7 +289,8 @@ def test_logout(make_rig: MakeRig, store_url: str) -> None:
         rig.manager.refresh(phone.refresh_token)
     assert [s.session_id for s in rig.manager.sessions("alice")] == [laptop.session_id]
     assert rig.get(laptop.access_token).status == 200
-    assert events.names()[-1] == "logout"
+    assert events.names()[-1] == "session_expired"
+    assert (events.seen[-1].action, events.seen[-1].detail) == ("logout", {"reason": "logout"})
 
 
 def test_logout_everywhere(make_rig: MakeRig, store_url: str) -> None:

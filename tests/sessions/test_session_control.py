@@ -95,7 +95,8 @@ def test_a_waiting_replay_gives_up_after_the_store_timeout() -> None:
         manager.refresh(first.refresh_token)  # within the grace, but nothing to hand out
     assert time.monotonic() - started < 0.5  # bounded by STORE_TIMEOUT, not a fixed 0.5 s
     assert refused.value.description == "The refresh token was already used; the session was ended"
-    assert events.names()[-1] == "refresh_token_reused"
+    assert events.names()[-1] == "authn_token_reuse"
+    assert events.seen[-1].action == "refresh_token_reused"
 
 
 # -- 8: a disabled account ------------------------------------------------------------------------

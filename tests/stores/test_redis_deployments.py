@@ -129,7 +129,9 @@ async def test_min_replicas_without_enough_replicas_is_unavailable(
                                      now=time.time())  # fmt: skip
         finally:
             await store.aclose()
-    done = cli_revoke(lonely.url, ("JWTMIDDLEWARE_STORE_MIN_REPLICAS", "1"))
+    done = cli_revoke(
+        lonely.url, ("JWTMIDDLEWARE_STORE_MIN_REPLICAS", "1"), ("JWTMIDDLEWARE_STORE_TIMEOUT", "1")
+    )
     assert done.returncode != 0
     assert "Traceback" not in done.stderr
     assert "replicas" in done.stderr + done.stdout
@@ -139,6 +141,8 @@ def test_min_replicas_with_a_replica_acknowledges(
     redis_sentinel_factory: Callable[..., SentinelSet],
 ) -> None:
     group = redis_sentinel_factory()
+    with group.master().client() as master:
+        master.script_flush()  # the script's first run falls back to its source: WAIT after it
     with RedisStore(group.url, timeout=1.0, prefix="ok:", min_replicas=1) as store:
         store.revoke_token(ISS, "j", expires_at=time.time() + 60, now=time.time())
         replica = group.replicas()[0]
