@@ -37,7 +37,7 @@ from _common import (
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the test suite's helpers
 
 from jwtmiddleware import JWTWSGIMiddleware, Settings, StoreUnavailable
-from jwtmiddleware.manager import SessionManager
+from jwtmiddleware.sessions.manager import SessionManager
 from jwtmiddleware.stores import RevocationQuery
 from jwtmiddleware.stores.redis import RedisStore
 from jwtmiddleware.testing import mint_token

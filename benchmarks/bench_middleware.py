@@ -81,8 +81,9 @@ from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.requests import HTTPConnection
 
 import jwtmiddleware
-from jwtmiddleware import JWTMiddleware, JWTWSGIMiddleware, _json
-from jwtmiddleware.flow import Authenticator
+from jwtmiddleware import JWTMiddleware, JWTWSGIMiddleware
+from jwtmiddleware.core import _json
+from jwtmiddleware.http.decision import Authenticator
 
 BARE_ASGI = "bare ASGI app"
 BARE_WSGI = "bare WSGI app"

@@ -43,7 +43,7 @@ from _common import ISSUER, environment, markdown_table, require, write_json
 from bench_revocation import redis_server
 
 from jwtmiddleware import Settings
-from jwtmiddleware.manager import SessionManager
+from jwtmiddleware.sessions.manager import SessionManager
 from jwtmiddleware.testing import mint_token
 
 HERE = Path(__file__).resolve().parent

@@ -47,7 +47,7 @@ from _common import (
 )
 
 from jwtmiddleware import JWTMiddleware
-from jwtmiddleware.sources import ASGIRequestView
+from jwtmiddleware.http.sources import ASGIRequestView
 
 REPEATS = 7
 
@@ -145,7 +145,7 @@ def hit_parts(app: JWTMiddleware, scope: dict[str, Any], token: str, number: int
 
 
 def _vary_wrapper(app: JWTMiddleware, send: Any) -> Any:
-    from jwtmiddleware import asgi
+    from jwtmiddleware.http import asgi
 
     return asgi._vary_sender(send, app._vary_header)
 
@@ -188,8 +188,8 @@ def miss_parts(app: JWTMiddleware, token: str, number: int) -> list[Any]:
         parsed = verifier.parse(token)
         keys = auth._keyset.candidates(parsed.alg, parsed.kid)
         claims, window = verifier.finish_claims(parsed, keys, now)
-        from jwtmiddleware import _json
-        from jwtmiddleware import verifier as verifier_module
+        from jwtmiddleware.core import _json
+        from jwtmiddleware.core import verifier as verifier_module
     except (AttributeError, TypeError, ImportError, ValueError):
         return []
     payload64 = token.split(".")[1]

@@ -127,7 +127,7 @@ def _refusal_with_pid(error: Exception, request: Any) -> Any:
     """Refusals as usual, plus ``X-Worker-Pid`` (``bench_propagation.py`` tells the workers
     apart by it)."""
     from jwtmiddleware import AuthenticationError
-    from jwtmiddleware.responses import ErrorResponse, render_error, render_store_unavailable
+    from jwtmiddleware.http.responses import ErrorResponse, render_error, render_store_unavailable
 
     if isinstance(error, AuthenticationError):
         response = render_error(error, realm="api")

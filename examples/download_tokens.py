@@ -38,8 +38,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from jwtmiddleware import JWTMiddleware, JWTWSGIMiddleware, Settings
-from jwtmiddleware.manager import SessionManager
+from jwtmiddleware import JWTMiddleware, JWTWSGIMiddleware, SessionManager, Settings
 from jwtmiddleware.stores import SQLiteStore
 from jwtmiddleware.testing import FrozenClock
 

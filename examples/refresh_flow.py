@@ -32,9 +32,13 @@ from typing import Any
 
 import httpx
 
-from jwtmiddleware import AuthenticationError, JWTWSGIMiddleware, Settings
-from jwtmiddleware.lifecycle import AuthEvent
-from jwtmiddleware.manager import SessionManager
+from jwtmiddleware import (
+    AuthenticationError,
+    AuthEvent,
+    JWTWSGIMiddleware,
+    SessionManager,
+    Settings,
+)
 from jwtmiddleware.stores import MemoryStore
 from jwtmiddleware.testing import FrozenClock
 

@@ -6,9 +6,10 @@ and hand the application a verified :class:`Identity`, in any framework.
 
 from __future__ import annotations
 
-from .asgi import JWTMiddleware
-from .claims import require_claims, require_scopes
-from .errors import (
+from . import _aliases  # noqa: F401 - old module paths (jwtmiddleware.flow, ...) stay importable
+from .core._version import __version__
+from .core.claims import require_claims, require_scopes
+from .core.errors import (
     AccountDisabled,
     AuthenticationError,
     ClaimCheckFailed,
@@ -32,17 +33,16 @@ from .errors import (
     TokenRevoked,
     TokenTooLarge,
 )
-from .flow import Authenticator
-from .identity import ANONYMOUS, AnonymousIdentity, Claims, Credentials, Identity
-from .issuer import IssuedToken, Issuer
-from .lifecycle import AuthEvent, RequestInfo, TokenPair
-from .manager import SessionManager
-from .responses import ErrorResponse
-from .settings import Settings
-from .verifier import VerifiedToken, Verifier
-from .wsgi import JWTWSGIMiddleware
-
-__version__ = "0.1.0.dev0"
+from .core.identity import ANONYMOUS, AnonymousIdentity, Claims, Credentials, Identity
+from .core.issuer import IssuedToken, Issuer
+from .core.settings import Settings
+from .core.verifier import VerifiedToken, Verifier
+from .http.asgi import JWTMiddleware
+from .http.decision import Authenticator
+from .http.responses import ErrorResponse
+from .http.wsgi import JWTWSGIMiddleware
+from .sessions.lifecycle import AuthEvent, RequestInfo, TokenPair
+from .sessions.manager import SessionManager
 
 __all__ = [
     "ANONYMOUS",

@@ -17,7 +17,10 @@ framework. What an adapter does, in order:
    The refresh rules (cookie or body token, CSRF proof, cleared cookies, what the body carries)
    are decided there, once, for every adapter; see :mod:`jwtmiddleware.endpoints` and
    :mod:`jwtmiddleware.plans`.
-5. **Configure** with :func:`resolve_store` (the ``STORE`` object or URL), :func:`store_mirror`
+5. **Build on the decision** where the framework needs it: :class:`PathRules` (``EXEMPT``,
+   ``OPTIONAL``, ``REQUIRED``, ``ONE_TIME``), :class:`TokenSources`, :class:`AuthResult`,
+   :class:`RefreshPlan`, :func:`run_checks` and the ASGI/WSGI type aliases.
+6. **Configure** with :func:`resolve_store` (the ``STORE`` object or URL), :func:`store_mirror`
    (the store's revocation mirror under ``STORE_MAX_LAG``, to pass to the ``Authenticator``),
    :func:`parse_store_url` (validate a URL without opening the store) and :func:`to_callable` /
    :func:`to_callables` (callables or import strings, as settings take them).
@@ -41,13 +44,27 @@ policy of the rest of the public API.
 
 from __future__ import annotations
 
-from ._coerce import import_string, to_callable, to_callables
-from ._drive import run_async, run_sync
-from ._http import IDENTITY_KEY, Responder, as_auth_error, resolve_store, store_mirror
-from .csrf import CSRFGuard
-from .effects import ReadForm
-from .endpoints import SessionEndpoints
-from .plans import (
+from .core._coerce import import_string, to_callable, to_callables
+from .core.claims import ClaimCheck, run_checks
+from .core.effects import ReadForm
+from .core.settings import ENV_PREFIX
+from .http.asgi import ASGIApp, Message, Receive, Scope, Send
+from .http.csrf import CSRFGuard
+from .http.decision import EXEMPT, ONE_TIME, OPTIONAL, REQUIRED, AuthResult, PathRules
+from .http.drive import run_async, run_sync
+from .http.middleware import IDENTITY_KEY, Responder, as_auth_error, resolve_store, store_mirror
+from .http.refresh import RefreshPlan
+from .http.responses import ErrorResponse, render_error, render_store_unavailable
+from .http.sources import (
+    ASGIRequestView,
+    RequestView,
+    TokenSources,
+    WSGIRequestView,
+    parse_cookie,
+)
+from .http.wsgi import StartResponse, WSGIApp
+from .sessions.endpoints import SessionEndpoints
+from .sessions.plans import (
     MAX_REFRESH_BODY,
     NO_STORE,
     REFRESH_FIELD,
@@ -58,23 +75,38 @@ from .plans import (
     session_list_body,
     token_body,
 )
-from .responses import ErrorResponse, render_error, render_store_unavailable
-from .sources import ASGIRequestView, RequestView, WSGIRequestView, parse_cookie
 from .stores._url import parse_store_url
 
 __all__ = [
+    "ASGIApp",
     "ASGIRequestView",
+    "AuthResult",
     "CSRFGuard",
+    "ClaimCheck",
+    "ENV_PREFIX",
+    "EXEMPT",
     "ErrorResponse",
     "IDENTITY_KEY",
     "MAX_REFRESH_BODY",
+    "Message",
     "NO_STORE",
+    "ONE_TIME",
+    "OPTIONAL",
+    "PathRules",
     "REFRESH_FIELD",
+    "REQUIRED",
     "ReadForm",
+    "Receive",
+    "RefreshPlan",
     "RequestView",
     "Responder",
     "ResponsePlan",
+    "Scope",
+    "Send",
     "SessionEndpoints",
+    "StartResponse",
+    "TokenSources",
+    "WSGIApp",
     "WSGIRequestView",
     "as_auth_error",
     "import_string",
@@ -87,6 +119,7 @@ __all__ = [
     "request_info",
     "resolve_store",
     "run_async",
+    "run_checks",
     "run_sync",
     "session_list_body",
     "store_mirror",

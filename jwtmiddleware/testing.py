@@ -10,11 +10,11 @@ import secrets
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from . import _json
-from .issuer import encode_compact
+from .core import _json
+from .core.issuer import encode_compact
 
 if TYPE_CHECKING:
-    from .settings import Settings
+    from .core.settings import Settings
 
 __all__ = ["FrozenClock", "mint_token", "sign_compact"]
 

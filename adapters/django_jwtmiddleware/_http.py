@@ -11,12 +11,10 @@ from django.core.exceptions import SuspiciousOperation
 from django.http import HttpResponse, QueryDict, UnreadablePostError
 from django.utils.cache import patch_vary_headers
 
-from jwtmiddleware.sources import RequestView
+from jwtmiddleware.integration import RequestView
 
 if TYPE_CHECKING:
-    from jwtmiddleware.effects import ReadForm
-    from jwtmiddleware.refresh import RefreshPlan
-    from jwtmiddleware.responses import ErrorResponse
+    from jwtmiddleware.integration import ErrorResponse, ReadForm, RefreshPlan
 
 __all__ = [
     "INSUFFICIENT_SCOPE",

@@ -14,8 +14,8 @@ from typing import Any
 
 from asgiref.sync import async_to_sync, iscoroutinefunction
 
+from jwtmiddleware import AnonymousIdentity, Identity
 from jwtmiddleware.errors import ClaimCheckFailed
-from jwtmiddleware.identity import AnonymousIdentity, Identity
 from jwtmiddleware.integration import as_auth_error, run_sync
 
 from ._http import DjangoRequestView, form_reader

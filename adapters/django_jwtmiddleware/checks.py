@@ -63,7 +63,7 @@ def check_session_urls(app_configs: Any = None, **kwargs: Any) -> list[checks.Ch
     needs an access token: an expired access cookie would then block the way to a new one."""
     from django.urls import NoReverseMatch, reverse
 
-    from jwtmiddleware.flow import REQUIRED, PathRules
+    from jwtmiddleware.integration import REQUIRED, PathRules
 
     from .conf import read_settings
 

@@ -36,8 +36,7 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 
-from jwtmiddleware import ConfigurationError, Settings
-from jwtmiddleware.flow import Authenticator
+from jwtmiddleware import Authenticator, ConfigurationError, Settings
 from jwtmiddleware.integration import (
     Responder,
     SessionEndpoints,
@@ -48,8 +47,8 @@ from jwtmiddleware.integration import (
 )
 
 if TYPE_CHECKING:
-    from jwtmiddleware.manager import SessionManager
-    from jwtmiddleware.stores.base import Store
+    from jwtmiddleware import SessionManager
+    from jwtmiddleware.stores import Store
 
 __all__ = [
     "DJANGO_SETTING",
@@ -206,7 +205,7 @@ class Runtime:
                 raise _improperly(
                     SETTING, "STORE", "logins, refresh and logout need a store (sqlite:///...)"
                 )
-            from jwtmiddleware.manager import SessionManager
+            from jwtmiddleware import SessionManager
 
             self._manager = SessionManager(self.settings, self.store, clock=self.clock)
         return self._manager

@@ -18,10 +18,9 @@ from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 
+from jwtmiddleware import Identity
 from jwtmiddleware.errors import ClaimCheckFailed
-from jwtmiddleware.flow import AuthResult
-from jwtmiddleware.identity import Identity
-from jwtmiddleware.integration import as_auth_error, run_async, run_sync
+from jwtmiddleware.integration import AuthResult, as_auth_error, run_async, run_sync
 
 from ._http import (
     DjangoRequestView,

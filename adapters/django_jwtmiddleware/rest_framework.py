@@ -43,8 +43,8 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission, BasePermissionMetaclass
 
+from jwtmiddleware import Identity
 from jwtmiddleware.errors import AuthenticationError, StoreUnavailable, TokenMissing
-from jwtmiddleware.identity import Identity
 from jwtmiddleware.integration import render_error
 
 from ._http import INSUFFICIENT_SCOPE

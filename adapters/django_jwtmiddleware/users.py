@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from jwtmiddleware.identity import Identity
+    from jwtmiddleware import Identity
 
 __all__ = ["AnonymousTokenUser", "TokenUser", "anonymous_user", "load_model_user"]
 

@@ -18,6 +18,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
+from jwtmiddleware import Settings
 from jwtmiddleware.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -25,14 +26,13 @@ from jwtmiddleware.errors import (
     StoreUnavailable,
     TokenMissing,
 )
-from jwtmiddleware.responses import ErrorResponse
-from jwtmiddleware.settings import Settings
+from jwtmiddleware.integration import ErrorResponse
 
 from .errors import FreshTokenRequired
 
 if TYPE_CHECKING:
-    from jwtmiddleware.identity import AnonymousIdentity, Identity
-    from jwtmiddleware.sources import RequestView
+    from jwtmiddleware import AnonymousIdentity, Identity
+    from jwtmiddleware.integration import RequestView
 
 __all__ = [
     "CONFIG_KEY",

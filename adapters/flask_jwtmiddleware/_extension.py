@@ -10,19 +10,9 @@ from weakref import WeakKeyDictionary
 
 from flask import current_app, has_app_context, jsonify, request
 
-from jwtmiddleware.errors import (
-    StoreUnavailable,
-    TokenMissing,
-)
-from jwtmiddleware.flow import EXEMPT
-from jwtmiddleware.identity import Identity
-from jwtmiddleware.integration import (
-    MAX_REFRESH_BODY,
-    ResponsePlan,
-    WSGIRequestView,
-)
-from jwtmiddleware.manager import SessionManager
-from jwtmiddleware.wsgi import JWTWSGIMiddleware
+from jwtmiddleware import Identity, JWTWSGIMiddleware, SessionManager
+from jwtmiddleware.errors import StoreUnavailable, TokenMissing
+from jwtmiddleware.integration import EXEMPT, MAX_REFRESH_BODY, ResponsePlan, WSGIRequestView
 
 from ._common import (
     CONFIG_KEY,
@@ -40,8 +30,8 @@ from ._wsgi import RefusalRoutingMiddleware
 if TYPE_CHECKING:
     from flask import Flask, Response
 
-    from jwtmiddleware.settings import Settings
-    from jwtmiddleware.stores.base import SessionInfo, Store
+    from jwtmiddleware import Settings
+    from jwtmiddleware.stores import SessionInfo, Store
 
 __all__ = ["AppState", "JWTAuth"]
 

@@ -5,17 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from jwtmiddleware import Issuer, SessionManager
 from jwtmiddleware.errors import AuthenticationError, ConfigurationError, StoreUnavailable
 from jwtmiddleware.integration import SessionEndpoints
-from jwtmiddleware.issuer import Issuer
-from jwtmiddleware.manager import SessionManager
 
 from ._common import CONFIG_KEY
 from ._tokens import Hooks
 from .errors import JWTHTTPException, exception_for
 
 if TYPE_CHECKING:
-    from jwtmiddleware.settings import Settings
+    from jwtmiddleware import Settings
 
 __all__ = ["BaseAppState"]
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from jwtmiddleware.errors import ClaimCheckFailed
 
 if TYPE_CHECKING:
-    from jwtmiddleware.identity import Identity
+    from jwtmiddleware import Identity
 
     from ._state import BaseAppState
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from flask import current_app, request
 from werkzeug.local import LocalProxy
 
-from jwtmiddleware.identity import ANONYMOUS
+from jwtmiddleware import ANONYMOUS
 from jwtmiddleware.integration import IDENTITY_KEY
 
 from ._common import EXTENSION_KEY, STATE_KEY, ViewRule
@@ -20,7 +20,7 @@ from ._tokens import USER_KEY, no_user_error
 if TYPE_CHECKING:
     from flask import Flask
 
-    from jwtmiddleware.identity import AnonymousIdentity, Identity
+    from jwtmiddleware import AnonymousIdentity, Identity
 
     from ._extension import AppState
 

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 from ._common import ERROR_KEY, STATE_KEY
 
 if TYPE_CHECKING:
-    from jwtmiddleware.wsgi import JWTWSGIMiddleware, StartResponse, WSGIApp
+    from jwtmiddleware import JWTWSGIMiddleware
+    from jwtmiddleware.integration import StartResponse, WSGIApp
 
 __all__ = ["RefusalRoutingMiddleware"]
 

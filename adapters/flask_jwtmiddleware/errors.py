@@ -18,7 +18,7 @@ from werkzeug.exceptions import Unauthorized as _Unauthorized
 from werkzeug.wrappers import Response
 
 from jwtmiddleware.errors import AuthenticationError, StoreUnavailable
-from jwtmiddleware.responses import ErrorResponse, render_error, render_store_unavailable
+from jwtmiddleware.integration import ErrorResponse, render_error, render_store_unavailable
 
 __all__ = [
     "FreshTokenRequired",

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 from flask_jwtmiddleware._common import ERROR_KEY, PENDING, PENDING_KEY, Pending
 
 if TYPE_CHECKING:
-    from jwtmiddleware.asgi import ASGIApp, JWTMiddleware, Message, Receive, Scope, Send
+    from jwtmiddleware import JWTMiddleware
+    from jwtmiddleware.integration import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["RefusalRoutingMiddleware", "mark_entered"]
 

@@ -20,15 +20,9 @@ from flask_jwtmiddleware._common import (
 from flask_jwtmiddleware._sessions import render_plan
 from flask_jwtmiddleware._state import BaseAppState
 from flask_jwtmiddleware._tokens import Hooks, TokenHelpers
-from jwtmiddleware.asgi import JWTMiddleware
-from jwtmiddleware.errors import (
-    StoreUnavailable,
-    TokenMissing,
-)
-from jwtmiddleware.flow import EXEMPT
-from jwtmiddleware.identity import Identity
-from jwtmiddleware.integration import ASGIRequestView, ResponsePlan
-from jwtmiddleware.manager import SessionManager
+from jwtmiddleware import Identity, JWTMiddleware, SessionManager
+from jwtmiddleware.errors import StoreUnavailable, TokenMissing
+from jwtmiddleware.integration import EXEMPT, ASGIRequestView, ResponsePlan
 
 from ._asgi import RefusalRoutingMiddleware, mark_entered
 from ._views import current_scope, get_identity, refuse
@@ -36,8 +30,8 @@ from ._views import current_scope, get_identity, refuse
 if TYPE_CHECKING:
     from quart import Quart, Response
 
-    from jwtmiddleware.settings import Settings
-    from jwtmiddleware.stores.base import SessionInfo, Store
+    from jwtmiddleware import Settings
+    from jwtmiddleware.stores import SessionInfo, Store
 
 __all__ = ["AppState", "JWTAuth"]
 

@@ -12,14 +12,14 @@ from werkzeug.local import LocalProxy
 
 from flask_jwtmiddleware._common import EXTENSION_KEY, PENDING_KEY, Pending, ViewRule
 from flask_jwtmiddleware._tokens import USER_KEY, no_user_error
-from jwtmiddleware.identity import ANONYMOUS, Identity
+from jwtmiddleware import ANONYMOUS, Identity
 from jwtmiddleware.integration import IDENTITY_KEY
 
 if TYPE_CHECKING:
     from quart import Quart
 
+    from jwtmiddleware import AnonymousIdentity
     from jwtmiddleware.errors import AuthenticationError, StoreUnavailable
-    from jwtmiddleware.identity import AnonymousIdentity
 
     from ._extension import AppState
 

@@ -17,16 +17,23 @@ from typing import TYPE_CHECKING, Any
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
 
-from jwtmiddleware import AuthenticationError, ConfigurationError, JWTMiddleware, StoreUnavailable
-from jwtmiddleware.flow import EXEMPT, REQUIRED, PathRules
+from jwtmiddleware import (
+    AuthenticationError,
+    ConfigurationError,
+    JWTMiddleware,
+    SessionManager,
+    StoreUnavailable,
+)
 from jwtmiddleware.integration import (
+    EXEMPT,
+    REQUIRED,
     ASGIRequestView,
+    PathRules,
     Responder,
     SessionEndpoints,
+    TokenSources,
     resolve_store,
 )
-from jwtmiddleware.manager import SessionManager
-from jwtmiddleware.sources import TokenSources
 
 from . import _sessions
 from ._middleware import JWTAuthMiddleware
@@ -39,8 +46,8 @@ if TYPE_CHECKING:
     from starlette.responses import Response
 
     from jwtmiddleware import Settings
-    from jwtmiddleware.responses import ErrorResponse
-    from jwtmiddleware.stores.base import SessionInfo, Store
+    from jwtmiddleware.integration import ErrorResponse
+    from jwtmiddleware.stores import SessionInfo, Store
 
 __all__ = ["JWTAuth"]
 

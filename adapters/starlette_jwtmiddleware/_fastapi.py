@@ -35,7 +35,7 @@ from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocket
 
 from jwtmiddleware import AuthenticationError, ConfigurationError, Identity
-from jwtmiddleware.flow import OPTIONAL, REQUIRED, PathRules
+from jwtmiddleware.integration import OPTIONAL, REQUIRED, PathRules
 
 from ._requires import WS_POLICY_VIOLATION, JWTHTTPException, error_response, requires
 

@@ -12,14 +12,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from jwtmiddleware import JWTMiddleware
-from jwtmiddleware.identity import AnonymousIdentity, Identity
+from jwtmiddleware import AnonymousIdentity, Identity, JWTMiddleware
 from jwtmiddleware.integration import IDENTITY_KEY
 
 if TYPE_CHECKING:
     from starlette.requests import HTTPConnection
 
-    from jwtmiddleware.asgi import ASGIApp, Receive, Scope, Send
+    from jwtmiddleware.integration import ASGIApp, Receive, Scope, Send
 
     from ._auth import JWTAuth
 

@@ -36,16 +36,20 @@ from jwtmiddleware import (
     StoreUnavailable,
     TokenMissing,
 )
-from jwtmiddleware.claims import run_checks
-from jwtmiddleware.integration import to_callables
-from jwtmiddleware.responses import ErrorResponse, render_error, render_store_unavailable
+from jwtmiddleware.integration import (
+    ErrorResponse,
+    render_error,
+    render_store_unavailable,
+    run_checks,
+    to_callables,
+)
 
 from ._middleware import AUTH_KEY, current_identity
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable
 
-    from jwtmiddleware.claims import ClaimCheck
+    from jwtmiddleware.integration import ClaimCheck
 
 __all__ = [
     "JWTHTTPException",

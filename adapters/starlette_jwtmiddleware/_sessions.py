@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from starlette.requests import Request
 
     from jwtmiddleware.integration import ResponsePlan
-    from jwtmiddleware.stores.base import SessionInfo
+    from jwtmiddleware.stores import SessionInfo
 
     from ._auth import JWTAuth
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from jwtmiddleware import ConfigurationError, Settings
-from jwtmiddleware.settings import ENV_PREFIX
+from jwtmiddleware.integration import ENV_PREFIX
 
 __all__ = ["SettingsSource", "load_settings"]
 

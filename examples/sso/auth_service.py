@@ -31,8 +31,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from jwtmiddleware import Settings
-from jwtmiddleware.issuer import Issuer
-from jwtmiddleware.jwks import jwks_asgi_app
+from jwtmiddleware.core.issuer import Issuer
+from jwtmiddleware.keysets.publish import jwks_asgi_app
 
 __all__ = ["create_app"]
 

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import Response
 
-    from ..identity import Identity
+    from ..core.identity import Identity
     from .state import DemoState
 
 __all__ = ["LOGIN_SCOPE", "end_own_session", "login_claims", "routes"]

@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from importlib import resources
 from typing import TYPE_CHECKING
 
-from ..asgi import JWTMiddleware
+from ..http.asgi import JWTMiddleware
 from .config import DemoConfig, demo_settings
 
 if TYPE_CHECKING:

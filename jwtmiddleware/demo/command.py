@@ -20,8 +20,8 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import TextIO
 
-from ..errors import ConfigurationError
-from ..settings import ENV_PREFIX
+from ..core.errors import ConfigurationError
+from ..core.settings import ENV_PREFIX
 from .config import DemoConfig, demo_settings
 from .users import DEFAULT_USERS, parse_user
 

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from .._coerce import to_float
-from ..cookies import CookiePolicy
-from ..errors import AuthenticationError, TokenExpired, TokenMissing, TokenRevoked
-from ..responses import ErrorResponse
-from ..settings import ENV_PREFIX, Settings
+from ..core._coerce import to_float
+from ..core.errors import AuthenticationError, TokenExpired, TokenMissing, TokenRevoked
+from ..core.settings import ENV_PREFIX, Settings
+from ..http.cookies import CookiePolicy
+from ..http.responses import ErrorResponse
 from ..stores._url import parse_store_url, redact_url
 from .users import DEFAULT_USERS, UserDirectory
 

@@ -27,8 +27,8 @@ import anyio.to_thread
 from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
-from .._text import count
-from ..errors import CSRFError
+from ..core._text import count
+from ..core.errors import CSRFError
 from ..integration import IDENTITY_KEY, ASGIRequestView
 from .api import end_own_session, login_claims
 from .pages import WHY, csrf_field, render_page, safe_next

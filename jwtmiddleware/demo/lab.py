@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from ..errors import AuthenticationError, TokenRevoked
+from ..core.errors import AuthenticationError, TokenRevoked
 from ..stores._changes import GENERATION_CLAIM
 from ..stores.base import RevocationQuery
 from .config import DOWNLOAD_PATH

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import Response
 
-    from ..identity import Identity
+    from ..core.identity import Identity
     from ..stores.base import SessionInfo
     from .state import DemoState
 

@@ -7,15 +7,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..cookies import CookiePolicy
-from ..csrf import CSRFGuard
-from ..endpoints import SessionEndpoints
-from ..errors import ConfigurationError
-from ..issuer import Issuer
-from ..manager import SessionManager
-from ..settings import Settings
+from ..core.errors import ConfigurationError
+from ..core.issuer import Issuer
+from ..core.settings import Settings
+from ..core.verifier import Verifier
+from ..http.cookies import CookiePolicy
+from ..http.csrf import CSRFGuard
+from ..sessions.endpoints import SessionEndpoints
+from ..sessions.manager import SessionManager
 from ..stores.base import Store
-from ..verifier import Verifier
 from .config import DemoConfig
 
 __all__ = ["DemoState"]

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, cast
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from ..errors import (
+from ..core.errors import (
     AuthenticationError,
     StoreUnavailable,
     TokenExpired,
@@ -23,9 +23,9 @@ from ..errors import (
     TokenMissing,
     TokenRevoked,
 )
-from ..identity import Identity
+from ..core.identity import Identity
+from ..http.responses import render_error, render_store_unavailable
 from ..integration import IDENTITY_KEY
-from ..responses import render_error, render_store_unavailable
 
 if TYPE_CHECKING:
     from starlette.requests import Request

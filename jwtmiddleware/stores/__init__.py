@@ -14,7 +14,7 @@ import os
 import sqlite3
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConfigurationError, StoreUnavailable
+from ..core.errors import ConfigurationError, StoreUnavailable
 from ._url import parse_store_url
 from .base import RevocationQuery, SessionInfo, Store
 from .memory import MemoryStore

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from ..errors import ConfigurationError
+from ..core.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from .base import Store

@@ -24,7 +24,7 @@ import redis.sentinel
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from ..errors import ConfigurationError
+from ..core.errors import ConfigurationError
 from ._redis_config import RedisConfig
 from ._url import StoreURL, parse_store_url
 

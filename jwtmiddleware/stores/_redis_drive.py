@@ -18,7 +18,7 @@ from typing import Any, TypeVar, cast
 
 import redis.exceptions as rx
 
-from ..errors import StoreUnavailable
+from ..core.errors import StoreUnavailable
 from ._redis_lua import Cmd, Lua, Op
 
 __all__ = ["arun_op", "needs_one_node", "run_op", "unavailable"]

@@ -14,7 +14,7 @@ or its expiry.
 
 from __future__ import annotations
 
-from ..errors import StoreUnavailable
+from ..core.errors import StoreUnavailable
 from ._changes import SESSION, SUBJECT, Change, session_member, subject_member, token_member
 from ._keys import (
     RedisKeys,

@@ -24,7 +24,7 @@ import secrets
 from collections.abc import Iterator
 from typing import Any
 
-from ..errors import StoreUnavailable
+from ..core.errors import StoreUnavailable
 from ._changes import SESSION, SUBJECT, TOKEN, Change, LogPosition
 from ._keys import fmt_time
 from ._redis_lua import Cmd, Lua, Op

@@ -32,7 +32,7 @@ import re
 from typing import NamedTuple
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from ..errors import ConfigurationError
+from ..core.errors import ConfigurationError
 from ._redis_config import RedisConfig, RedisKind
 
 __all__ = ["RedisConfig", "RedisKind", "parse_redis_url"]

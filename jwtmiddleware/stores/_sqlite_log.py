@@ -15,7 +15,7 @@ import sqlite3
 import time
 from collections.abc import Iterator
 
-from ..errors import StoreUnavailable
+from ..core.errors import StoreUnavailable
 from . import _sql
 from ._changes import Change, ChangeLog, LogGap, LogPosition, member
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..errors import ConfigurationError
+from ..core.errors import ConfigurationError
 from ._redis_url import RedisConfig, parse_redis_url
 
 __all__ = ["VALID_SCHEMES", "RedisConfig", "StoreURL", "parse_store_url", "redact_url"]

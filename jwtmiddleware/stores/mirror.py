@@ -26,7 +26,7 @@ from collections import Counter
 from collections.abc import Callable, Hashable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from ..errors import StoreStale, TokenRevoked
+from ..core.errors import StoreStale, TokenRevoked
 from ._changes import Change, ChangeLog, LogPosition, RevocationKeys
 from ._state import RevocationState
 

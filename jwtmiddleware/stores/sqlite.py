@@ -9,7 +9,7 @@ import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from ..errors import StoreUnavailable
+from ..core.errors import StoreUnavailable
 from . import _sql
 from ._changes import (
     SESSION,

@@ -23,12 +23,12 @@ from __future__ import annotations
 import importlib.util
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConfigurationError
+from ..core.errors import ConfigurationError
 from ._base import Telemetry, annotating
 from ._log import RefusalLog, already_reported, jti_hash, mark_reported, scrub
 
 if TYPE_CHECKING:
-    from ..settings import Settings
+    from ..core.settings import Settings
 
 __all__ = [
     "RefusalLog",

@@ -8,16 +8,16 @@ import weakref
 from collections.abc import Callable, Generator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..events import EVENTS
-from ..reasons import ALLOWED
+from ..core.reasons import ALLOWED
 from ._counts import Counts
+from .events import EVENTS
 
 if TYPE_CHECKING:
-    from ..effects import Effect
-    from ..flow import AuthResult
-    from ..identity import Identity
-    from ..remote_keys import RemoteKeySetCache
-    from ..sources import RequestView
+    from ..core.effects import Effect
+    from ..core.identity import Identity
+    from ..http.decision import AuthResult
+    from ..http.sources import RequestView
+    from ..keysets import RemoteKeySetCache
     from ..stores._changes import RevocationKeys
     from ..stores.mirror import Mirror
 

@@ -23,7 +23,7 @@ import itertools
 import threading
 from collections.abc import Iterable
 
-from ..reasons import ALLOWED, OUTCOMES, REFUSED
+from ..core.reasons import ALLOWED, OUTCOMES, REFUSED
 
 __all__ = ["Counts", "Tally"]
 

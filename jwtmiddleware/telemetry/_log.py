@@ -10,10 +10,10 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..errors import AuthenticationError, StoreUnavailable
+from ..core.errors import AuthenticationError, StoreUnavailable
 
 if TYPE_CHECKING:
-    from ..sources import RequestView
+    from ..http.sources import RequestView
 
 __all__ = [
     "REPORTED_ATTRIBUTE",

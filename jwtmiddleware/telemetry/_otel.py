@@ -43,7 +43,7 @@ class OpenTelemetryTelemetry(Telemetry):
 
     def __init__(self, provider: MeterProvider) -> None:
         super().__init__()
-        from .. import __version__
+        from ..core._version import __version__
 
         meter = provider.get_meter("jwtmiddleware", __version__)
         c = self.counts

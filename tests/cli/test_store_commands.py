@@ -104,7 +104,7 @@ def test_program_name() -> None:
 
 
 def test_counts_are_singular_and_plural() -> None:
-    from jwtmiddleware._text import count
+    from jwtmiddleware.core._text import count
 
     assert [count(n, "session") for n in (0, 1, 2)] == ["0 sessions", "1 session", "2 sessions"]
     assert count(1, "entry", "entries") == "1 entry"

@@ -15,10 +15,10 @@ from jwtmiddleware import (
     TokenMissing,
     TokenRevoked,
 )
-from jwtmiddleware._drive import run_sync
-from jwtmiddleware.effects import StoreCall
-from jwtmiddleware.flow import PathRules
-from jwtmiddleware.sources import RequestView
+from jwtmiddleware.core.effects import StoreCall
+from jwtmiddleware.http.decision import PathRules
+from jwtmiddleware.http.drive import run_sync
+from jwtmiddleware.http.sources import RequestView
 from jwtmiddleware.stores import MemoryStore
 from jwtmiddleware.testing import mint_token
 from tests.core.keyfactory import SECRET
@@ -167,6 +167,6 @@ def test_sync_driver_answers_from_a_real_memory_store() -> None:
     ],
 )
 def test_merge_vary(current: str, merged: str) -> None:
-    from jwtmiddleware._http import merge_vary
+    from jwtmiddleware.http.middleware import merge_vary
 
     assert merge_vary(current, "Authorization, Cookie") == merged

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jwtmiddleware import Settings, TokenInvalid, Verifier, _json
+from jwtmiddleware import Settings, TokenInvalid, Verifier
+from jwtmiddleware.core import _json
 from tests.core.keyfactory import SECRET
 
 pytestmark = pytest.mark.skipif(not _json.FAST, reason="orjson is not installed")

@@ -8,8 +8,8 @@ import os
 
 import pytest
 
-from jwtmiddleware._hmac import PreparedHMAC
-from jwtmiddleware.identity import Identity, build_identity
+from jwtmiddleware.core._hmac import PreparedHMAC
+from jwtmiddleware.core.identity import Identity, build_identity
 
 
 @pytest.mark.parametrize("name", ["sha256", "sha384", "sha512"])

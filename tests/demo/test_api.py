@@ -335,8 +335,8 @@ def test_logout_others_keeps_this_device(client: TestClient, other: TestClient) 
 
 
 def test_logout_others_needs_a_session(client: TestClient, app: object) -> None:
+    from jwtmiddleware.core.issuer import Issuer
     from jwtmiddleware.demo.state import DemoState
-    from jwtmiddleware.issuer import Issuer
 
     state: DemoState = app.state.demo  # type: ignore[attr-defined]
     token = Issuer(state.settings).access_token("alice", now=state.clock()).token
@@ -461,7 +461,7 @@ def test_junk_never_gets_a_500(client: TestClient, method: str, path: str) -> No
 
 
 def test_a_store_failure_is_503_json(client: TestClient, app: object) -> None:
-    from jwtmiddleware.errors import StoreUnavailable
+    from jwtmiddleware.core.errors import StoreUnavailable
 
     async def broken(*args: object, **kwargs: object) -> None:
         raise StoreUnavailable("down")

@@ -11,10 +11,10 @@ import sys
 import pytest
 from starlette.testclient import TestClient
 
+from jwtmiddleware.core.errors import ConfigurationError
 from jwtmiddleware.demo import UserDirectory, build_app, demo_settings
 from jwtmiddleware.demo.command import add_arguments, banner, build_config, run
 from jwtmiddleware.demo.users import DEFAULT_USERS, parse_user
-from jwtmiddleware.errors import ConfigurationError
 
 
 def parse(*argv: str) -> argparse.Namespace:

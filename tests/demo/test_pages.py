@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from starlette.testclient import TestClient
 
+from jwtmiddleware.core.errors import CSRFError, TokenMissing, TokenRevoked
 from jwtmiddleware.demo.config import LoginRedirect
 from jwtmiddleware.demo.pages import device, safe_next
-from jwtmiddleware.errors import CSRFError, TokenMissing, TokenRevoked
 from jwtmiddleware.testing import FrozenClock
 from tests.demo.conftest import ACCESS, CSRF, bearer, csrf, login, session_id, set_cookie_names
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from jwtmiddleware import Settings
+from jwtmiddleware.core.verifier import b64decode
 from jwtmiddleware.testing import mint_token
-from jwtmiddleware.verifier import b64decode
 from tests.http.harness import NOW, ASGIClient, WSGIClient, build_client, expect_ok
 
 MakeClient = Callable[..., ASGIClient | WSGIClient]
@@ -19,7 +19,7 @@ SETTINGS = Settings(secret="f" * 40, cookie_name_prefix=False)
 
 
 def test_the_shortcut_is_on_for_plain_settings_and_off_with_a_store() -> None:
-    from jwtmiddleware.flow import Authenticator
+    from jwtmiddleware.http.decision import Authenticator
 
     assert Authenticator(SETTINGS).fast_path
     assert Authenticator(SETTINGS.replace(store="memory://")).fast_path  # store checks after it

@@ -24,8 +24,8 @@ from jwtmiddleware import (
     TokenExpired,
     TokenMissing,
 )
-from jwtmiddleware.identity import AnonymousIdentity, Credentials
-from jwtmiddleware.sources import RequestView
+from jwtmiddleware.core.identity import AnonymousIdentity, Credentials
+from jwtmiddleware.http.sources import RequestView
 from jwtmiddleware.testing import mint_token
 from tests.http.harness import (
     NOW,

@@ -16,8 +16,8 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from jwtmiddleware import Settings
-from jwtmiddleware.issuer import Issuer
-from jwtmiddleware.manager import SessionManager
+from jwtmiddleware.core.issuer import Issuer
+from jwtmiddleware.sessions.manager import SessionManager
 from tests.core.keyfactory import SECRET
 from tests.servers import free_port, hypercorn_argv, run_server, server_env, uvicorn_argv
 

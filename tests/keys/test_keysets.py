@@ -12,8 +12,8 @@ import pytest
 from jwt.algorithms import RSAAlgorithm
 
 from jwtmiddleware import ConfigurationError, InvalidSignature, Settings, Verifier
-from jwtmiddleware._jwk import PRIVATE_MEMBERS, roca_vulnerable, thumbprint
-from jwtmiddleware.keys import load_keyset
+from jwtmiddleware.core._jwk import PRIVATE_MEMBERS, roca_vulnerable, thumbprint
+from jwtmiddleware.core.keys import load_keyset
 from jwtmiddleware.testing import mint_token
 from tests.core import keyfactory as kf
 

@@ -23,10 +23,10 @@ import jwt
 import pytest
 
 from jwtmiddleware import ConfigurationError, Settings, Verifier
-from jwtmiddleware._hmac import hmac_secret_advice
-from jwtmiddleware._jwk import thumbprint
-from jwtmiddleware.issuer import Issuer
-from jwtmiddleware.jwks import JWKSDocument
+from jwtmiddleware.core._hmac import hmac_secret_advice
+from jwtmiddleware.core._jwk import thumbprint
+from jwtmiddleware.core.issuer import Issuer
+from jwtmiddleware.keysets.publish import JWKSDocument
 from jwtmiddleware.testing import mint_token
 
 from .material import new_pem

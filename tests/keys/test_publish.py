@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from jwtmiddleware import ConfigurationError, Settings
-from jwtmiddleware.jwks import DEFAULT_PATH, JWKSDocument, jwks_asgi_app, jwks_wsgi_app
+from jwtmiddleware.keysets.publish import DEFAULT_PATH, JWKSDocument, jwks_asgi_app, jwks_wsgi_app
 from tests.core import keyfactory as kf
 
 from .material import signer

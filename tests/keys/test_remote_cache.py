@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from jwtmiddleware import ConfigurationError
-from jwtmiddleware.remote_keys import FetchNeeded, RemoteKeySetCache, check_url
+from jwtmiddleware.keysets import FetchNeeded, RemoteKeySetCache, check_url
 from tests.core import keyfactory as kf
 
 from .material import jwks_of, signer

@@ -17,7 +17,7 @@ import anyio
 import pytest
 
 from jwtmiddleware import InvalidSignature, Settings, Verifier
-from jwtmiddleware.remote_keys import (
+from jwtmiddleware.keysets import (
     FetchNeeded,
     KeyFetchError,
     RemoteKeySetCache,
@@ -58,7 +58,7 @@ def _cache(url: str, **options: Any) -> RemoteKeySetCache:
 
 def verify(cache: RemoteKeySetCache, token: str, clock: FrozenClock) -> str:
     """What an integration does per request: look up, fetch when needed, verify, or refuse."""
-    from jwtmiddleware.verifier import b64decode
+    from jwtmiddleware.core.verifier import b64decode
 
     header = json.loads(b64decode(token.split(".")[0]))
     candidates, fetch = cache.lookup(header["alg"], header.get("kid"), clock())

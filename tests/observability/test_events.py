@@ -24,9 +24,9 @@ from jwtmiddleware import (
     TokenRevoked,
     Verifier,
 )
-from jwtmiddleware.events import EVENTS
+from jwtmiddleware.http.sources import TokenSources
 from jwtmiddleware.integration import Responder, SessionEndpoints, WSGIRequestView
-from jwtmiddleware.sources import TokenSources
+from jwtmiddleware.telemetry.events import EVENTS
 from jwtmiddleware.testing import FrozenClock
 from tests.observability.rig import NOW, Events, Rig, make_settings, mint, refusal_lines
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from jwtmiddleware import SessionManager
-from jwtmiddleware.reasons import OUTCOMES, REASONS, REFUSAL_REASONS, reason_of
+from jwtmiddleware.core.reasons import OUTCOMES, REASONS, REFUSAL_REASONS, reason_of
 from jwtmiddleware.stores import open_store
 from jwtmiddleware.stores.base import Store
 from tests.http.harness import Result

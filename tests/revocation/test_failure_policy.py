@@ -16,8 +16,8 @@ from collections.abc import Callable
 import pytest
 
 from jwtmiddleware import Settings
-from jwtmiddleware.issuer import Issuer
-from jwtmiddleware.manager import SessionManager
+from jwtmiddleware.core.issuer import Issuer
+from jwtmiddleware.sessions.manager import SessionManager
 from jwtmiddleware.stores.base import Store
 from tests.core.keyfactory import SECRET
 from tests.redis_server import RedisServer

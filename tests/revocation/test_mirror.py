@@ -18,7 +18,7 @@ import pytest
 import redis
 
 from jwtmiddleware import Settings
-from jwtmiddleware.issuer import Issuer
+from jwtmiddleware.core.issuer import Issuer
 from jwtmiddleware.stores import SessionInfo, open_store
 from jwtmiddleware.stores.base import Store
 from tests.core.keyfactory import SECRET

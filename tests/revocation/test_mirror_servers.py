@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from jwtmiddleware import Settings
-from jwtmiddleware.issuer import Issuer
-from jwtmiddleware.manager import SessionManager
+from jwtmiddleware.core.issuer import Issuer
+from jwtmiddleware.sessions.manager import SessionManager
 from jwtmiddleware.stores import SessionInfo
 from tests.core.keyfactory import SECRET
 from tests.redis_server import RedisServer

@@ -10,8 +10,8 @@ from typing import Any, cast
 import pytest
 
 from jwtmiddleware import Settings
-from jwtmiddleware.issuer import Issuer
-from jwtmiddleware.manager import SessionManager
+from jwtmiddleware.core.issuer import Issuer
+from jwtmiddleware.sessions.manager import SessionManager
 from jwtmiddleware.stores import MemoryStore, SessionInfo
 from jwtmiddleware.stores._changes import RevocationKeys
 from jwtmiddleware.stores.base import RevocationQuery, Store

@@ -29,7 +29,7 @@ from typing import Any
 from anyio.from_thread import BlockingPortal
 
 from jwtmiddleware import JWTMiddleware, JWTWSGIMiddleware, Settings
-from jwtmiddleware.manager import SessionManager
+from jwtmiddleware.sessions.manager import SessionManager
 from jwtmiddleware.stores import open_store
 from jwtmiddleware.stores.base import Store
 from jwtmiddleware.testing import FrozenClock

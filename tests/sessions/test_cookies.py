@@ -8,8 +8,8 @@ from collections.abc import Callable
 import pytest
 
 from jwtmiddleware import ConfigurationError
-from jwtmiddleware.errors import CookieTooLarge
-from jwtmiddleware.lifecycle import TokenPair
+from jwtmiddleware.core.errors import CookieTooLarge
+from jwtmiddleware.sessions.lifecycle import TokenPair
 from tests.sessions.rig import Rig, cookie_map, session_settings
 
 MakeRig = Callable[..., Rig]

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from jwtmiddleware.lifecycle import TokenPair
+from jwtmiddleware.sessions.lifecycle import TokenPair
 from jwtmiddleware.testing import mint_token
 from tests.http.harness import Result
 from tests.sessions.rig import NOW, Rig

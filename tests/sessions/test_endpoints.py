@@ -14,10 +14,11 @@ import pytest
 
 import jwtmiddleware.integration as integration
 from jwtmiddleware import ANONYMOUS, CSRFError, InvalidRequest, TokenInvalid, TokenMissing
-from jwtmiddleware.endpoints import SessionEndpoints
-from jwtmiddleware.issuer import Issuer
-from jwtmiddleware.manager import SessionManager
-from jwtmiddleware.plans import (
+from jwtmiddleware.core.issuer import Issuer
+from jwtmiddleware.http.sources import ASGIRequestView
+from jwtmiddleware.sessions.endpoints import SessionEndpoints
+from jwtmiddleware.sessions.manager import SessionManager
+from jwtmiddleware.sessions.plans import (
     MAX_REFRESH_BODY,
     ResponsePlan,
     pick_refresh_token,
@@ -25,7 +26,6 @@ from jwtmiddleware.plans import (
     session_list_body,
     token_body,
 )
-from jwtmiddleware.sources import ASGIRequestView
 from jwtmiddleware.stores import MemoryStore
 from jwtmiddleware.stores.base import SessionInfo
 from jwtmiddleware.testing import FrozenClock

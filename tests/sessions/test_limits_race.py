@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from jwtmiddleware import SessionLimitReached, Settings
-from jwtmiddleware.manager import SessionManager
+from jwtmiddleware.sessions.manager import SessionManager
 from jwtmiddleware.stores import open_store
 from tests.core.keyfactory import SECRET
 

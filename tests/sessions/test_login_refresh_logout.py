@@ -12,13 +12,13 @@ import anyio
 import pytest
 
 from jwtmiddleware import JWTMiddleware, JWTWSGIMiddleware, Settings, TokenInvalid, TokenRevoked
-from jwtmiddleware.errors import AuthenticationError, TokenExpired
-from jwtmiddleware.lifecycle import RequestInfo, TokenPair
-from jwtmiddleware.manager import SessionManager
+from jwtmiddleware.core.errors import AuthenticationError, TokenExpired
+from jwtmiddleware.core.verifier import Verifier
+from jwtmiddleware.sessions.lifecycle import RequestInfo, TokenPair
+from jwtmiddleware.sessions.manager import SessionManager
 from jwtmiddleware.stores import MemoryStore
 from jwtmiddleware.stores.base import Store
 from jwtmiddleware.testing import FrozenClock
-from jwtmiddleware.verifier import Verifier
 from tests.core import keyfactory as kf
 from tests.revocation.calls import call, echo_asgi, echo_wsgi
 from tests.sessions.rig import (

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 
 from jwtmiddleware import AccountDisabled, RefreshTokenReused, StoreUnavailable
-from jwtmiddleware.issuer import Issuer
+from jwtmiddleware.core.issuer import Issuer
 from jwtmiddleware.stores import MemoryStore
 from tests.sessions.rig import NOW, Events, Rig
 
@@ -81,7 +81,7 @@ class NeverPublished(MemoryStore):
 
 
 def test_a_waiting_replay_gives_up_after_the_store_timeout() -> None:
-    from jwtmiddleware.manager import SessionManager
+    from jwtmiddleware.sessions.manager import SessionManager
     from jwtmiddleware.testing import FrozenClock
     from tests.sessions.rig import session_settings
 
@@ -143,7 +143,7 @@ def test_store_outage_while_waiting_is_not_a_reuse() -> None:
                 raise StoreUnavailable("down")
             return super().get_value(key, now=now)
 
-    from jwtmiddleware.manager import SessionManager
+    from jwtmiddleware.sessions.manager import SessionManager
     from jwtmiddleware.testing import FrozenClock
     from tests.sessions.rig import session_settings
 

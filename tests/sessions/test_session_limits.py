@@ -7,8 +7,8 @@ from collections.abc import Callable
 import pytest
 
 from jwtmiddleware import TokenRevoked
-from jwtmiddleware.errors import SessionLimitReached
-from jwtmiddleware.lifecycle import RequestInfo, TokenPair
+from jwtmiddleware.core.errors import SessionLimitReached
+from jwtmiddleware.sessions.lifecycle import RequestInfo, TokenPair
 from tests.sessions.rig import Events, Rig
 
 MakeRig = Callable[..., Rig]

@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
+from jwtmiddleware.core.verifier import Verifier
 from jwtmiddleware.testing import FrozenClock, mint_token
-from jwtmiddleware.verifier import Verifier
 from tests.http.harness import Result, build_client
 from tests.sessions.rig import (
     NOW,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import jwtmiddleware.stores as stores
-from jwtmiddleware.errors import ConfigurationError
+from jwtmiddleware.core.errors import ConfigurationError
 from jwtmiddleware.stores import MemoryStore, SQLiteStore, Store, open_store
 from jwtmiddleware.stores._url import redact_url
 

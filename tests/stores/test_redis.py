@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import redis
 
-from jwtmiddleware.errors import StoreUnavailable
+from jwtmiddleware.core.errors import StoreUnavailable
 from jwtmiddleware.stores import RevocationQuery, SessionInfo, open_store
 from jwtmiddleware.stores.redis import RedisStore
 from tests.redis_server import RedisServer

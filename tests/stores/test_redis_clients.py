@@ -10,7 +10,7 @@ import pytest
 import redis
 import redis.exceptions as rx
 
-from jwtmiddleware.errors import ConfigurationError
+from jwtmiddleware.core.errors import ConfigurationError
 from jwtmiddleware.stores._redis_clients import (
     AsyncClient,
     RedisClients,

@@ -24,8 +24,8 @@ from jwtmiddleware import (
     StoreStale,
     StoreUnavailable,
 )
-from jwtmiddleware.issuer import Issuer
-from jwtmiddleware.manager import SessionManager
+from jwtmiddleware.core.issuer import Issuer
+from jwtmiddleware.sessions.manager import SessionManager
 from jwtmiddleware.stores import RevocationQuery, open_store
 from jwtmiddleware.stores.redis import RedisStore
 from tests.core.keyfactory import SECRET
@@ -203,7 +203,7 @@ def test_an_error_reply_to_a_revocation_is_store_unavailable_for_the_cli(
 def test_the_revoke_endpoint_answers_503_on_an_error_reply(
     redis_node_factory: NodeFactory,
 ) -> None:
-    from jwtmiddleware.endpoints import SessionEndpoints
+    from jwtmiddleware.sessions.endpoints import SessionEndpoints
 
     node = redis_node_factory()
     admin = SessionManager(Settings(secret=SECRET, issuer=ISS, store=node.url))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jwtmiddleware.errors import ConfigurationError
+from jwtmiddleware.core.errors import ConfigurationError
 from jwtmiddleware.integration import parse_store_url
 from jwtmiddleware.stores import open_store
 from jwtmiddleware.stores._url import RedisConfig, StoreURL, redact_url

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from jwtmiddleware.errors import StoreUnavailable
+from jwtmiddleware.core.errors import StoreUnavailable
 from jwtmiddleware.stores import RevocationQuery, SQLiteStore
 
 ISS = "https://issuer.example"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from jwtmiddleware.errors import StoreUnavailable
+from jwtmiddleware.core.errors import StoreUnavailable
 from jwtmiddleware.stores import RevocationQuery, SessionInfo, SQLiteStore
 
 pytestmark = pytest.mark.anyio

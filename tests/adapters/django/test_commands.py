@@ -87,7 +87,7 @@ def test_bad_store_option_is_a_command_error() -> None:
 
 
 def test_store_failure_is_a_command_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    from jwtmiddleware.errors import StoreUnavailable
+    from jwtmiddleware.core.errors import StoreUnavailable
 
     store = session_manager().store
 

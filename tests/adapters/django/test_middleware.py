@@ -268,7 +268,7 @@ async def test_async_chain_drives_the_async_flow(
     aclient: AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from django_jwtmiddleware import middleware
-    from jwtmiddleware._drive import run_async as original
+    from jwtmiddleware.http.drive import run_async as original
 
     calls: list[str] = []
 

@@ -9,7 +9,7 @@ from django.core.management.base import CommandError
 from jwtmiddleware.errors import JWTMiddlewareError
 
 if TYPE_CHECKING:
-    from jwtmiddleware.manager import SessionManager
+    from jwtmiddleware import SessionManager
 
 __all__ = ["add_store_option", "command_error", "manager_for"]
 
@@ -26,7 +26,7 @@ def manager_for(options: dict[str, Any]) -> tuple[SessionManager, bool]:
 
     Without ``--store`` it is the one the middleware uses (same settings, same store object).
     """
-    from jwtmiddleware.manager import SessionManager
+    from jwtmiddleware import SessionManager
 
     from ...conf import get_runtime
 

@@ -1,0 +1,324 @@
+"""Normalising and validating :class:`~jwtmiddleware.settings.Settings`.
+
+One converter per setting (shared by direct construction, ``from_mapping`` and ``from_env``),
+then cross-setting checks. Every failure is a ``ConfigurationError`` naming the setting.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..http.csrf import parse_origin
+from . import _coerce as c
+from .errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from .settings import Settings
+
+__all__ = ["CONVERTERS", "validate"]
+
+logger = logging.getLogger("jwtmiddleware")
+
+_SOURCES = ("cookie", "header", "query", "websocket_protocol")
+_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")  # RFC 9110 token (header and cookie names)
+_MAX_LEEWAY = 300.0
+_SAMESITE = {"lax": "Lax", "strict": "Strict", "none": "None"}
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_METRICS_ALIASES = {"otel": "opentelemetry", "prometheus_client": "prometheus"}
+
+
+def _secret(setting: str, value: Any) -> str | bytes | None:
+    if value is None or isinstance(value, str | bytes):
+        return value
+    raise ConfigurationError(setting, "must be a string or bytes")
+
+
+def _store(setting: str, value: Any) -> Any:
+    return None if value == "" else value
+
+
+def _lower_str(setting: str, value: Any) -> str:
+    return c.to_str(setting, value).strip().lower()
+
+
+def _token_type(setting: str, value: Any) -> str | None:
+    text = c.to_optional_str(setting, value)
+    if text is None or text.strip().lower() in {"", "none", "jwt"}:
+        return None
+    return text
+
+
+def _samesite(setting: str, value: Any) -> str:
+    text = c.to_str(setting, value).strip().lower()
+    if text not in _SAMESITE:
+        raise ConfigurationError(setting, "must be Lax, Strict or None")
+    return _SAMESITE[text]
+
+
+def _optional_int(setting: str, value: Any) -> int | None:
+    if value is None or (isinstance(value, str) and value.strip().lower() in {"", "none"}):
+        return None
+    return c.to_int(setting, value)
+
+
+def _log_level(setting: str, value: Any) -> str | None:
+    if value is None or value is False:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = logging.getLevelName(value)
+    text = c.to_str(setting, value).strip().upper()
+    if text in {"", "NONE", "OFF"}:
+        return None
+    if text not in _LOG_LEVELS:
+        raise ConfigurationError(setting, f"must be one of {', '.join(_LOG_LEVELS)} or None")
+    return text
+
+
+def _metrics(setting: str, value: Any) -> str | None:
+    if value is None or value is False:
+        return None
+    text = c.to_str(setting, value).strip().lower()
+    if text in {"", "none", "off"}:
+        return None
+    text = _METRICS_ALIASES.get(text, text)
+    if text not in ("prometheus", "opentelemetry"):
+        raise ConfigurationError(setting, "must be 'prometheus', 'opentelemetry' or None")
+    from ..telemetry import require_backend
+
+    require_backend(text, setting)
+    return text
+
+
+def _pairs(setting: str, value: Any) -> tuple[tuple[str, str], ...]:
+    """``{"/download/*": "download"}``, pairs, or ``"/download/*=download,..."``."""
+    if not value:
+        return ()
+    if isinstance(value, str):
+        value = [part.split("=", 1) for part in value.split(",") if part.strip()]
+    items = value.items() if isinstance(value, Mapping) else value
+    out = []
+    for item in items:
+        if len(item) != 2 or not all(isinstance(x, str) and x.strip() for x in item):
+            raise ConfigurationError(setting, "expected path=purpose pairs")
+        out.append((item[0].strip(), item[1].strip()))
+    return tuple(out)
+
+
+CONVERTERS: dict[str, Callable[[str, Any], Any]] = {
+    "secret": _secret,
+    "keys": c.to_keys,
+    "jwks_url": c.to_optional_str,
+    "jwks_discovery": c.to_bool,
+    "jwks_cache_ttl": c.to_float,
+    "jwks_refetch_cooldown": c.to_float,
+    "jwks_max_stale": c.to_float,
+    "jwks_max_bytes": c.to_int,
+    "jwks_timeout": c.to_float,
+    "jwks_allow_http_loopback": c.to_bool,
+    "jwks_path": c.to_optional_str,
+    "jwks_max_age": c.to_seconds_int,
+    "algorithms": c.to_str_tuple,
+    "issuer": c.to_optional_str,
+    "audience": c.to_str_tuple,
+    "leeway": c.to_float,
+    "required_claims": c.to_str_tuple,
+    "token_type": _token_type,
+    "max_token_bytes": c.to_int,
+    "verified_cache_size": c.to_int,
+    "max_token_lifetime": c.to_optional_float,
+    "sources": lambda s, v: tuple(x.lower() for x in c.to_str_tuple(s, v)),
+    "header_name": c.to_str,
+    "header_scheme": c.to_str,
+    "cookie_name": c.to_str,
+    "query_parameter": c.to_str,
+    "required": c.to_bool,
+    "exempt_paths": c.to_str_tuple,
+    "optional_paths": c.to_str_tuple,
+    "realm": c.to_str,
+    "claim_checks": c.to_callables,
+    "scope_claim": c.to_str,
+    "required_scopes": c.to_str_tuple,
+    "error_handler": c.to_callable,
+    "access_token_ttl": c.to_float,
+    "store": _store,
+    "store_failure": _lower_str,
+    "store_timeout": c.to_float,
+    "store_max_lag": c.to_float,
+    "store_min_replicas": c.to_int,
+    "store_checks": _lower_str,
+    "store_prefix": c.to_str,
+    "refresh_token_ttl": c.to_float,
+    "refresh_threshold": c.to_optional_float,
+    "max_session_age": c.to_float,
+    "refresh_reuse_grace": c.to_float,
+    "refreshed_token_header": c.to_str,
+    "max_sessions_per_subject": _optional_int,
+    "session_limit_policy": _lower_str,
+    "single_session": c.to_bool,
+    "event_hook": c.to_callable,
+    "cookie_secure": c.to_bool,
+    "cookie_httponly": c.to_bool,
+    "cookie_samesite": _samesite,
+    "cookie_path": c.to_str,
+    "cookie_domain": c.to_optional_str,
+    "cookie_name_prefix": c.to_bool,
+    "refresh_cookie_name": c.to_str,
+    "refresh_cookie_path": c.to_str,
+    "csrf_protection": c.to_bool,
+    "csrf_cookie_name": c.to_str,
+    "csrf_header_name": c.to_str,
+    "csrf_field_name": c.to_str,
+    "csrf_trusted_origins": c.to_str_tuple,
+    "one_time_paths": _pairs,
+    "one_time_token_ttl": c.to_float,
+    "log_refusals": _log_level,
+    "metrics": _metrics,
+    "otel_record_subject": c.to_bool,
+    "status_path": c.to_optional_str,
+}
+
+
+def _fail(setting: str, message: str) -> None:
+    raise ConfigurationError(setting, message)
+
+
+def validate(s: Settings) -> None:
+    """Cross-check normalised settings; raise ``ConfigurationError`` naming the first bad one."""
+    _validate_verification(s)
+    _validate_remote_keys(s)
+    _validate_http(s)
+    _validate_sessions(s)
+    _validate_cookies(s)
+
+
+def _validate_verification(s: Settings) -> None:
+    if not s.algorithms:
+        _fail("ALGORITHMS", "must list at least one algorithm")
+    if any(alg.lower() == "none" for alg in s.algorithms):
+        _fail("ALGORITHMS", "'none' is never accepted")
+    if not 0 <= s.leeway <= _MAX_LEEWAY:
+        _fail("LEEWAY", f"must be between 0 and {_MAX_LEEWAY:g} seconds")
+    if not 512 <= s.max_token_bytes <= 1 << 20:
+        _fail("MAX_TOKEN_BYTES", "must be between 512 and 1048576")
+    if not 0 <= s.verified_cache_size <= 10_000_000:
+        _fail("VERIFIED_CACHE_SIZE", "must be between 0 (off) and 10000000")
+    if s.max_token_lifetime is not None and s.max_token_lifetime <= 0:
+        _fail("MAX_TOKEN_LIFETIME", "must be positive (or None)")
+    if not 0 < s.access_token_ttl <= (s.max_token_lifetime or float("inf")):
+        _fail("ACCESS_TOKEN_TTL", "must be positive and not above MAX_TOKEN_LIFETIME")
+
+
+def _validate_remote_keys(s: Settings) -> None:
+    if s.jwks_discovery and not s.issuer:
+        _fail("JWKS_DISCOVERY", "needs ISSUER (discovery reads ISSUER/.well-known/...)")
+    if s.jwks_discovery and s.jwks_url:
+        _fail("JWKS_DISCOVERY", "give either JWKS_URL or JWKS_DISCOVERY, not both")
+    if (s.jwks_url or s.jwks_discovery) and any(a.startswith("HS") for a in s.algorithms):
+        _fail("ALGORITHMS", "keys fetched from a JWKS URL are public: list asymmetric algorithms")
+    if s.jwks_path is not None and not s.jwks_path.startswith("/"):
+        _fail("JWKS_PATH", "must be a path starting with '/' (or None)")
+    if not 0 <= s.jwks_max_age <= 86400:
+        _fail("JWKS_MAX_AGE", "must be between 0 and 86400 seconds")
+    if s.jwks_url:
+        from ..keysets import check_url
+
+        check_url(s.jwks_url, allow_http_loopback=s.jwks_allow_http_loopback, setting="JWKS_URL")
+
+
+def _validate_http(s: Settings) -> None:
+    if s.status_path is not None:
+        if not s.status_path.startswith("/") or not s.status_path.isprintable():
+            _fail("STATUS_PATH", "must be a path starting with '/' (or None)")
+        if s.status_path == s.jwks_path:
+            _fail("STATUS_PATH", "must differ from JWKS_PATH")
+    if not s.sources:
+        _fail("SOURCES", "must list at least one of header, cookie, query")
+    for source in s.sources:
+        if source not in _SOURCES:
+            _fail("SOURCES", f"unknown source {source!r}; use {', '.join(_SOURCES)}")
+    if len(set(s.sources)) != len(s.sources):
+        _fail("SOURCES", "lists a source twice")
+    for name in (
+        "header_name",
+        "header_scheme",
+        "cookie_name",
+        "query_parameter",
+        "refreshed_token_header",
+        "refresh_cookie_name",
+        "csrf_cookie_name",
+        "csrf_header_name",
+        "csrf_field_name",
+    ):
+        if not _TOKEN.match(getattr(s, name)):
+            _fail(name.upper(), "must be a non-empty HTTP token")
+    if '"' in s.realm or "\\" in s.realm or not s.realm.isprintable():
+        _fail("REALM", "must be printable, without quotes or backslashes")
+    for name in ("exempt_paths", "optional_paths"):
+        for path in getattr(s, name):
+            if not path.startswith("/"):
+                _fail(name.upper(), f"path {path!r} must start with '/'")
+    if s.store_failure not in ("closed", "open"):
+        _fail("STORE_FAILURE", "must be 'closed' or 'open'")
+    if not 0 < s.store_timeout <= 30:
+        _fail("STORE_TIMEOUT", "must be between 0 and 30 seconds")
+    if not 0 <= s.store_min_replicas <= 100:
+        _fail("STORE_MIN_REPLICAS", "must be between 0 and 100")
+    if s.store_checks not in ("warn", "fail", "off"):
+        _fail("STORE_CHECKS", "must be 'warn', 'fail' or 'off'")
+    if not (s.store_max_lag == 0 or 0.01 <= s.store_max_lag <= 3600):
+        _fail("STORE_MAX_LAG", "must be 0 (no mirror) or between 0.01 and 3600 seconds")
+    for pair in s.one_time_paths:
+        if not pair[0].startswith("/"):
+            _fail("ONE_TIME_PATHS", f"path {pair[0]!r} must start with '/'")
+    if s.one_time_paths and s.store is None:
+        _fail("ONE_TIME_PATHS", "one-time tokens are consumed in the store: set STORE")
+    if not 0 < s.one_time_token_ttl <= 3600:
+        _fail("ONE_TIME_TOKEN_TTL", "must be between 0 and 3600 seconds")
+
+
+def _validate_sessions(s: Settings) -> None:
+    if s.refresh_token_ttl <= 0:
+        _fail("REFRESH_TOKEN_TTL", "must be positive")
+    if s.max_session_age < s.access_token_ttl:
+        _fail("MAX_SESSION_AGE", "must be at least ACCESS_TOKEN_TTL")
+    if s.refresh_threshold is not None and not 0 < s.refresh_threshold < s.access_token_ttl:
+        _fail("REFRESH_THRESHOLD", "must be positive and below ACCESS_TOKEN_TTL (or None)")
+    if not 0 <= s.refresh_reuse_grace <= 300:
+        _fail("REFRESH_REUSE_GRACE", "must be between 0 and 300 seconds")
+    if s.max_sessions_per_subject is not None and s.max_sessions_per_subject < 1:
+        _fail("MAX_SESSIONS_PER_SUBJECT", "must be at least 1 (or None)")
+    if s.session_limit_policy not in ("evict_oldest", "deny_new"):
+        _fail("SESSION_LIMIT_POLICY", "must be 'evict_oldest' or 'deny_new'")
+
+
+def _check_origin(origin: str) -> None:
+    """A ``CSRF_TRUSTED_ORIGINS`` entry is a full origin: compared whole, scheme included."""
+    example = "write it as a full origin: scheme, host and optional port, like https://app.example"
+    if "://" not in origin:
+        _fail("CSRF_TRUSTED_ORIGINS", f"{origin!r} has no scheme; {example}")
+    parsed = parse_origin(origin)
+    if parsed is None or any(ch.isspace() or ch == "*" for ch in origin):
+        _fail("CSRF_TRUSTED_ORIGINS", f"{origin!r} is not an origin; {example}")
+    elif parsed[0] not in ("http", "https"):
+        _fail("CSRF_TRUSTED_ORIGINS", f"{origin!r} is not an http or https origin; {example}")
+
+
+def _validate_cookies(s: Settings) -> None:
+    for name in ("cookie_path", "refresh_cookie_path"):
+        value = getattr(s, name)
+        if not value.startswith("/") or not value.isprintable() or ";" in value:
+            _fail(name.upper(), "must be a path starting with '/'")
+    if s.cookie_domain is not None and not re.fullmatch(r"[A-Za-z0-9.-]+", s.cookie_domain):
+        _fail("COOKIE_DOMAIN", "must be a host name")
+    if s.cookie_samesite == "None" and not s.cookie_secure:
+        _fail("COOKIE_SAMESITE", "SameSite=None requires COOKIE_SECURE (browsers drop it)")
+    for origin in s.csrf_trusted_origins:
+        _check_origin(origin)
+    if not s.cookie_secure and "cookie" in s.sources:
+        logger.warning(
+            "COOKIE_SECURE is off: token cookies will travel over plain HTTP. "
+            "Use this only for local development on localhost."
+        )
