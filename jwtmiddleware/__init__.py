@@ -41,8 +41,9 @@ from .http.asgi import JWTMiddleware
 from .http.decision import Authenticator
 from .http.responses import ErrorResponse
 from .http.wsgi import JWTWSGIMiddleware
-from .sessions.lifecycle import AuthEvent, RequestInfo, TokenPair
+from .sessions.lifecycle import RequestInfo, TokenPair
 from .sessions.manager import SessionManager
+from .telemetry.events import AuthEvent
 
 __all__ = [
     "ANONYMOUS",

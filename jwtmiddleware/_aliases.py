@@ -68,7 +68,7 @@ MOVED: dict[str, str] = {
         "remote_keys._parse": "keysets._parse",
         "remote_keys._refresh": "keysets._refresh",
         "remote_keys._types": "keysets._types",
-        "remote_keys._url": "keysets._url",
+        "remote_keys._url": "core._urls",
         "jwks": "keysets.publish",
         "_cli_keys": "cli.keys",
         "_cli_settings": "cli.settings",

@@ -25,10 +25,12 @@ from jwtmiddleware import ANONYMOUS, AnonymousIdentity, Identity
 
 from ._auth import JWTAuth
 from ._middleware import JWTAuthMiddleware, current_identity
-from ._requires import JWTHTTPException, Requirement, requires
+from ._refusals import JWTHTTPException
+from ._requires import Requirement, requires
 
 if TYPE_CHECKING:
-    from ._fastapi import BEARER_SCHEME_NAME, IdentityDep, OptionalIdentityDep, bearer_scheme
+    from ._dependencies import IdentityDep, OptionalIdentityDep
+    from ._fastapi import BEARER_SCHEME_NAME, bearer_scheme
 
 __all__ = [
     "ANONYMOUS",
@@ -46,13 +48,17 @@ __all__ = [
     "requires",
 ]
 
-_FASTAPI_NAMES = frozenset({"BEARER_SCHEME_NAME", "IdentityDep", "OptionalIdentityDep",
-                            "bearer_scheme"})  # fmt: skip
+_FASTAPI_NAMES = frozenset({"BEARER_SCHEME_NAME", "bearer_scheme"})
+_DEPENDENCY_NAMES = frozenset({"IdentityDep", "OptionalIdentityDep"})
 
 
 def __getattr__(name: str) -> Any:
-    if name in _FASTAPI_NAMES:
-        from . import _fastapi
+    if name in _FASTAPI_NAMES or name in _DEPENDENCY_NAMES:
+        from . import _fastapi  # first: says how to install FastAPI when it is missing
 
-        return getattr(_fastapi, name)
+        if name in _FASTAPI_NAMES:
+            return getattr(_fastapi, name)
+        from . import _dependencies
+
+        return getattr(_dependencies, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

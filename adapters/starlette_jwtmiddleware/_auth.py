@@ -37,7 +37,8 @@ from jwtmiddleware.integration import (
 
 from . import _sessions
 from ._middleware import JWTAuthMiddleware
-from ._requires import JWTHTTPException, requires, starlette_response
+from ._refusals import JWTHTTPException, starlette_response
+from ._requires import requires
 from ._settings import SettingsSource, load_settings
 
 if TYPE_CHECKING:

@@ -1,4 +1,4 @@
-"""FastAPI glue: the dependency behind ``requires``, ``IdentityDep`` and the OpenAPI lock.
+"""FastAPI glue: the dependency behind ``requires`` and the OpenAPI lock.
 
 Imported only when FastAPI is used (a plain Starlette app never imports FastAPI). Every
 dependency declares :data:`bearer_scheme` (``HTTPBearer(auto_error=False)``) as a security
@@ -17,7 +17,7 @@ from __future__ import annotations
 import inspect
 import re
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 try:
     import fastapi
@@ -27,7 +27,7 @@ except ImportError as exc:
         "pip install 'jwtmiddleware[fastapi]'",
         name=exc.name,
     ) from exc
-from fastapi import Depends, FastAPI, Security
+from fastapi import FastAPI, Security
 from fastapi.encoders import jsonable_encoder
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, SecurityScopes
 from starlette.exceptions import WebSocketException
@@ -37,7 +37,7 @@ from starlette.websockets import WebSocket
 from jwtmiddleware import AuthenticationError, ConfigurationError, Identity
 from jwtmiddleware.integration import OPTIONAL, REQUIRED, PathRules
 
-from ._requires import WS_POLICY_VIOLATION, JWTHTTPException, error_response, requires
+from ._refusals import WS_POLICY_VIOLATION, JWTHTTPException, error_response
 
 if TYPE_CHECKING:
     from jwtmiddleware import Settings
@@ -46,9 +46,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BEARER_SCHEME_NAME",
-    "IdentityDep",
     "MIN_FASTAPI",
-    "OptionalIdentityDep",
     "bearer_scheme",
     "dependency_for",
     "docs_paths",
@@ -124,12 +122,6 @@ def dependency_for(requirement: Requirement[T]) -> Callable[..., Awaitable[T]]:
     setattr(dependency, "__signature__", signature)  # noqa: B010 - functions have no such field
     dependency.__qualname__ = dependency.__name__ = f"requires_{'_'.join(scopes) or 'identity'}"
     return dependency
-
-
-#: The authenticated caller (401 for anonymous callers): ``def me(identity: IdentityDep)``.
-IdentityDep = Annotated[Identity, Depends(requires())]
-#: The caller, or ``None`` without a token (on optional or exempt paths).
-OptionalIdentityDep = Annotated[Identity | None, Depends(requires(optional=True))]
 
 
 def docs_paths(app: FastAPI) -> tuple[str, ...]:

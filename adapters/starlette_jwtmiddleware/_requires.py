@@ -23,9 +23,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast, overload
 
-from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection
-from starlette.responses import Response
 from starlette.websockets import WebSocket
 
 from jwtmiddleware import (
@@ -33,80 +31,24 @@ from jwtmiddleware import (
     ConfigurationError,
     Identity,
     InsufficientScope,
-    StoreUnavailable,
     TokenMissing,
 )
-from jwtmiddleware.integration import (
-    ErrorResponse,
-    render_error,
-    render_store_unavailable,
-    run_checks,
-    to_callables,
-)
+from jwtmiddleware.integration import run_checks, to_callables
 
 from ._middleware import AUTH_KEY, current_identity
+from ._refusals import WS_POLICY_VIOLATION, error_response, starlette_response
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable
 
     from jwtmiddleware.integration import ClaimCheck
 
-__all__ = [
-    "JWTHTTPException",
-    "Requirement",
-    "error_response",
-    "requires",
-    "starlette_response",
-]
+__all__ = ["Requirement", "requires"]
 
 T = TypeVar("T", bound="Identity | None")
 E = TypeVar("E", bound=Callable[..., Any])
 
-#: Close code for refused websockets (RFC 6455 §7.4.1: policy violation).
-WS_POLICY_VIOLATION = 1008
-_DEFAULT_REALM = "api"
 _SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")  # RFC 6749 §3.3 scope-token
-
-
-def error_response(
-    connection: HTTPConnection, error: AuthenticationError | StoreUnavailable
-) -> ErrorResponse:
-    """The refusal for ``error``, rendered by the ``JWTAuth`` that handled the request (its
-    realm and ``ERROR_HANDLER``), or with the defaults under a bare ``JWTMiddleware``."""
-    auth: Any = connection.scope.get(AUTH_KEY)
-    if auth is not None:
-        rendered: ErrorResponse = auth.error_response(error, connection)
-        return rendered
-    if isinstance(error, StoreUnavailable):
-        return render_store_unavailable(error)
-    return render_error(error, realm=_DEFAULT_REALM)
-
-
-def starlette_response(response: ErrorResponse) -> Response:
-    """An :class:`~jwtmiddleware.ErrorResponse` as a Starlette response, headers kept exactly."""
-    out = Response(response.body, status_code=response.status)
-    out.raw_headers = [(k.lower().encode("latin-1"), v.encode("latin-1"))
-                       for k, v in response.headers]  # fmt: skip
-    return out
-
-
-class JWTHTTPException(HTTPException):
-    """A refusal raised by a FastAPI dependency.
-
-    ``JWTAuth.install(app)`` registers a handler answering it with :attr:`response` exactly
-    (``{"error": ..., "error_description": ...}``); without that handler FastAPI's default one
-    still sends the status and the ``WWW-Authenticate`` header, with ``{"detail": ...}``.
-    """
-
-    def __init__(self, response: ErrorResponse, error: AuthenticationError | StoreUnavailable):
-        headers = {k: v for k, v in response.headers
-                   if k.lower() not in ("content-length", "content-type")}  # fmt: skip
-        detail = getattr(error, "description", "Authentication is temporarily unavailable")
-        super().__init__(response.status, detail=detail, headers=headers)
-        #: The complete response to send.
-        self.response = response
-        #: The core error behind it.
-        self.error = error
 
 
 def _find_connection(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> HTTPConnection:

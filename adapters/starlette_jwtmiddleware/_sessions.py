@@ -19,7 +19,7 @@ from jwtmiddleware import Identity, TokenMissing
 from jwtmiddleware.integration import MAX_REFRESH_BODY, ASGIRequestView
 
 from ._middleware import current_identity
-from ._requires import starlette_response
+from ._refusals import starlette_response
 
 if TYPE_CHECKING:
     from starlette.requests import Request

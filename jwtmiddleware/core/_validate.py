@@ -11,8 +11,9 @@ import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..http.csrf import parse_origin
 from . import _coerce as c
+from ._optional import require_backend
+from ._urls import check_url, parse_origin
 from .errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -86,8 +87,6 @@ def _metrics(setting: str, value: Any) -> str | None:
     text = _METRICS_ALIASES.get(text, text)
     if text not in ("prometheus", "opentelemetry"):
         raise ConfigurationError(setting, "must be 'prometheus', 'opentelemetry' or None")
-    from ..telemetry import require_backend
-
     require_backend(text, setting)
     return text
 
@@ -223,8 +222,6 @@ def _validate_remote_keys(s: Settings) -> None:
     if not 0 <= s.jwks_max_age <= 86400:
         _fail("JWKS_MAX_AGE", "must be between 0 and 86400 seconds")
     if s.jwks_url:
-        from ..keysets import check_url
-
         check_url(s.jwks_url, allow_http_loopback=s.jwks_allow_http_loopback, setting="JWKS_URL")
 
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..keysets import FetchNeeded
-    from ..sessions.lifecycle import AuthEvent
+    from ..telemetry.events import AuthEvent
 
 __all__ = ["Effect", "FetchKeys", "Notify", "ReadForm", "Sleep", "StoreCall"]
 

@@ -21,8 +21,9 @@ from __future__ import annotations
 import hmac
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
+from ..core._urls import Origin, parse_origin
 from ..core.errors import CSRFError
 
 if TYPE_CHECKING:
@@ -35,36 +36,8 @@ __all__ = ["SAFE_METHODS", "CSRFGuard", "Origin", "form_value", "parse_origin"]
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 _FORM = "application/x-www-form-urlencoded"
 _MAX_FIELDS = 1000
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 #: A websocket handshake's own scheme, as the page that opened it would name its origin.
 _PAGE_SCHEME = {"ws": "http", "wss": "https"}
-
-#: An origin as compared: ``(scheme, host, port)``, lower case, the default port filled in
-#: (``None`` for a scheme without a known default port and no explicit port).
-Origin = tuple[str, str, int | None]
-
-
-def parse_origin(text: str) -> Origin | None:
-    """The ``(scheme, host, port)`` of a serialised origin ``scheme://host[:port]``.
-
-    ``None`` when ``text`` is not one: no scheme or host, a path, query, fragment or user
-    information, or a port that is not a number from 0 to 65535. The ports 80 (``http``) and
-    443 (``https``) are filled in when absent, so ``http://h`` and ``http://h:80`` are equal.
-    """
-    parts = urlsplit(text.strip())
-    if not parts.scheme or parts.path not in ("", "/") or parts.query or parts.fragment:
-        return None
-    if "@" in parts.netloc or "?" in text or "#" in text:
-        return None
-    try:
-        port = parts.port
-    except ValueError:
-        return None
-    host = parts.hostname
-    if not host:
-        return None
-    scheme = parts.scheme.lower()
-    return scheme, host, port if port is not None else _DEFAULT_PORTS.get(scheme)
 
 
 def form_value(body: bytes, field: str) -> str | None:

@@ -14,6 +14,7 @@ from ..core.errors import (
     StoreUnavailable,
 )
 from ..telemetry import annotating, telemetry_for
+from ..telemetry.events import AuthEvent
 from .refusals import Responder, as_auth_error
 from .status import store_status
 
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
     from ..core.identity import Identity
     from ..core.settings import Settings
     from ..keysets.publish import JWKSDocument
-    from ..sessions.lifecycle import AuthEvent
     from ..stores._changes import RevocationKeys
     from ..stores.base import Store
     from ..stores.mirror import Mirror
@@ -221,8 +221,6 @@ class MiddlewareCore:
         recorded."""
         if not isinstance(error, InsufficientScope):
             return None
-        from ..sessions.lifecycle import AuthEvent
-
         claims = error.claims or {}
         subject, sid = claims.get("sub"), claims.get("sid")
         detail = {"resource": view.path, "scopes": list(error.scopes)}

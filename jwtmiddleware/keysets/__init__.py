@@ -13,6 +13,7 @@ Only ``https`` URLs are fetched, unless ``allow_http_loopback=True`` and the hos
 
 from __future__ import annotations
 
+from ..core._urls import check_url, is_loopback
 from ._cache import RemoteKeySetCache
 from ._fetch import (
     Response,
@@ -26,7 +27,6 @@ from ._fetch import (
 from ._parse import cache_lifetime, parse_jwks
 from ._refresh import RemoteKeysRefresher, aperform, perform
 from ._types import FetchNeeded, Headers, KeyFetchError, header_value
-from ._url import check_url, is_loopback
 
 __all__ = [
     "FetchNeeded",

@@ -15,11 +15,11 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from ..core._urls import check_url
 from ..core.errors import ConfigurationError
 from ..core.keys import SUPPORTED_ALGORITHMS, KeySet, VerificationKey, family
 from ._parse import cache_lifetime, parse_jwks
 from ._types import FetchNeeded, Headers, KeyFetchError, header_value
-from ._url import check_url
 
 __all__ = ["RemoteKeySetCache"]
 

@@ -21,9 +21,9 @@ from urllib.parse import urlsplit
 import anyio.to_thread
 
 from ..core import _json
+from ..core._urls import check_url, is_loopback
 from ..core._version import __version__ as _version
 from ._types import FetchNeeded, Headers, KeyFetchError
-from ._url import check_url, is_loopback
 
 __all__ = [
     "Response",

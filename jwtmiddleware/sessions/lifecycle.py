@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Generator, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from ..core import _json
@@ -38,7 +38,7 @@ from ..http.cookies import CookiePolicy
 from ..http.csrf import CSRFGuard
 from ..stores._changes import GENERATION_CLAIM
 from ..stores.base import RevocationQuery, SessionInfo
-from ..telemetry.events import EventSink
+from ..telemetry.events import AuthEvent, EventSink
 
 if TYPE_CHECKING:
     from ..core.identity import Identity
@@ -62,25 +62,6 @@ class RequestInfo:
 
     user_agent: str = ""
     ip: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class AuthEvent:
-    """Something that happened to a session, passed to ``EVENT_HOOK``."""
-
-    #: The OWASP logging-vocabulary name: ``authn_login_success``, ``session_created``,
-    #: ``session_renewed``, ``session_expired``, ``session_revoked``, ``authn_token_reuse``,
-    #: ... (every name is in :data:`jwtmiddleware.events.EVENTS`).
-    name: str
-    #: The user (``sub``), when known.
-    subject: str | None
-    #: The device session (``sid``), when there is one.
-    session_id: str | None = None
-    #: More about it (``reason``, ``sessions``, ``scopes``, ...).
-    detail: Mapping[str, Any] = field(default_factory=dict)
-    #: What the library did (``login``, ``refresh``, ``logout``, ``logout_everywhere``,
-    #: ``session_evicted``, ``refresh_token_reused``, ...): the event names of earlier versions.
-    action: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 from ..core.errors import ConfigurationError
 from ..http.drive import run_async, run_sync
 from ..stores._changes import GENERATION_CLAIM
-from .lifecycle import AuthEvent, RequestInfo, SessionFlows, TokenPair
+from ..telemetry.events import AuthEvent
+from .lifecycle import RequestInfo, SessionFlows, TokenPair
 
 if TYPE_CHECKING:
     from ..core.identity import Identity

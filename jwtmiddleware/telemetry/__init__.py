@@ -23,6 +23,7 @@ from __future__ import annotations
 import importlib.util
 from typing import TYPE_CHECKING, Any
 
+from ..core._optional import require_backend
 from ..core.errors import ConfigurationError
 from ._base import Telemetry, annotating
 from ._log import RefusalLog, already_reported, jti_hash, mark_reported, scrub
@@ -41,23 +42,6 @@ __all__ = [
     "scrub",
     "telemetry_for",
 ]
-
-#: The pip extra that installs each backend.
-_EXTRAS = {
-    "prometheus": ("prometheus_client", "jwtmiddleware[prometheus]"),
-    "opentelemetry": ("opentelemetry", "jwtmiddleware[otel]"),
-}
-
-
-def require_backend(kind: str, setting: str = "METRICS") -> None:
-    """Raise ``ConfigurationError`` naming ``setting`` when ``kind``'s package is missing."""
-    module, extra = _EXTRAS[kind]
-    try:
-        importlib.import_module(module)
-    except ImportError as exc:
-        raise ConfigurationError(
-            setting, f"{kind} metrics need {module}: pip install '{extra}'"
-        ) from exc
 
 
 def _is_instance(value: Any, module: str, name: str) -> bool:

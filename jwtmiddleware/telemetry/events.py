@@ -32,15 +32,35 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..sessions.lifecycle import AuthEvent
     from . import Telemetry
 
-__all__ = ["EVENTS", "EventSink", "acall_hook", "call_hook"]
+__all__ = ["EVENTS", "AuthEvent", "EventSink", "acall_hook", "call_hook"]
+
+
+@dataclass(frozen=True, slots=True)
+class AuthEvent:
+    """Something that happened to a session, passed to ``EVENT_HOOK``."""
+
+    #: The OWASP logging-vocabulary name: ``authn_login_success``, ``session_created``,
+    #: ``session_renewed``, ``session_expired``, ``session_revoked``, ``authn_token_reuse``,
+    #: ... (every name is in :data:`jwtmiddleware.events.EVENTS`).
+    name: str
+    #: The user (``sub``), when known.
+    subject: str | None
+    #: The device session (``sid``), when there is one.
+    session_id: str | None = None
+    #: More about it (``reason``, ``sessions``, ``scopes``, ...).
+    detail: Mapping[str, Any] = field(default_factory=dict)
+    #: What the library did (``login``, ``refresh``, ``logout``, ``logout_everywhere``,
+    #: ``session_evicted``, ``refresh_token_reused``, ...): the event names of earlier versions.
+    action: str = ""
+
 
 logger = logging.getLogger("jwtmiddleware")
 

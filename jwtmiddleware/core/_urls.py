@@ -1,13 +1,16 @@
-"""Which URLs jwtmiddleware fetches keys from: ``https``, or loopback ``http`` when allowed."""
+"""URLs as settings name them: the origins CSRF checks compare, and the URLs keys are fetched
+from (``https``, or loopback ``http`` when allowed)."""
 
 from __future__ import annotations
 
 import ipaddress
 from urllib.parse import urlsplit
 
-from ..core.errors import ConfigurationError
+from .errors import ConfigurationError
 
-__all__ = ["check_url", "is_loopback"]
+__all__ = ["Origin", "check_url", "is_loopback", "parse_origin"]
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def is_loopback(host: str) -> bool:
@@ -51,3 +54,31 @@ def check_url(url: str, *, allow_http_loopback: bool = False, setting: str = "JW
             setting, "plain http is refused; for loopback tests pass allow_http_loopback=True"
         )
     raise ConfigurationError(setting, f"must be an https URL (got {scheme or 'no'} scheme)")
+
+
+#: An origin as compared: ``(scheme, host, port)``, lower case, the default port filled in
+#: (``None`` for a scheme without a known default port and no explicit port).
+Origin = tuple[str, str, int | None]
+
+
+def parse_origin(text: str) -> Origin | None:
+    """The ``(scheme, host, port)`` of a serialised origin ``scheme://host[:port]``.
+
+    ``None`` when ``text`` is not one: no scheme or host, a path, query, fragment or user
+    information, or a port that is not a number from 0 to 65535. The ports 80 (``http``) and
+    443 (``https``) are filled in when absent, so ``http://h`` and ``http://h:80`` are equal.
+    """
+    parts = urlsplit(text.strip())
+    if not parts.scheme or parts.path not in ("", "/") or parts.query or parts.fragment:
+        return None
+    if "@" in parts.netloc or "?" in text or "#" in text:
+        return None
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    host = parts.hostname
+    if not host:
+        return None
+    scheme = parts.scheme.lower()
+    return scheme, host, port if port is not None else _DEFAULT_PORTS.get(scheme)
