@@ -131,10 +131,9 @@ def hit_parts(app: JWTMiddleware, scope: dict[str, Any], token: str, number: int
                           "time": time, "app": app, "send": noop_send,
                           "header": f"Bearer {token}".encode(), "vary_send": _vary_wrapper,
                           "raw": f"Bearer {token}"}  # fmt: skip
-    auth.bearer(ns["raw"], None, now, raw=ns["header"])
+    auth.bearer(ns["header"], now)
     parts = [
-        ("cache lookup by the raw header (cached_header)", "auth.cached_header(header, now)"),
-        ("bearer(): prefix checks, lookup by token", "auth.bearer(raw, None, now)"),
+        ("the fast lane: bearer() on a cached raw header", "auth.bearer(header, now)"),
         ("clock", "time.time()"),
         ("scope copy + 3 keys", "s = dict(scope); s['a'] = 1; s['b'] = 2; s['c'] = 3"),
         ("full path's Vary send wrapper: creating it", "vary_send(app, send)"),
@@ -145,9 +144,9 @@ def hit_parts(app: JWTMiddleware, scope: dict[str, Any], token: str, number: int
 
 
 def _vary_wrapper(app: JWTMiddleware, send: Any) -> Any:
-    from jwtmiddleware.http import asgi
+    from jwtmiddleware.http.asgi_messages import auth_headers_sender
 
-    return asgi._vary_sender(send, app._vary_header)
+    return auth_headers_sender(send, app._vary_header, None)
 
 
 def send_wrapper_us(app: JWTMiddleware, number: int) -> float | None:

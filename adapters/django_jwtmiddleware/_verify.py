@@ -16,7 +16,7 @@ from asgiref.sync import async_to_sync, iscoroutinefunction
 
 from jwtmiddleware import AnonymousIdentity, Identity
 from jwtmiddleware.errors import ClaimCheckFailed
-from jwtmiddleware.integration import as_auth_error, run_sync
+from jwtmiddleware.integration import AuthResult, as_auth_error, run_sync
 
 from ._http import DjangoRequestView, form_reader
 from .conf import Runtime, get_runtime
@@ -59,11 +59,11 @@ def verify_request(request: Any) -> tuple[Identity | AnonymousIdentity, Any]:
     view = DjangoRequestView(request)
     authenticator = runtime.authenticator
     try:
-        if authenticator.uses_effects:
-            flow = authenticator.flow(view, runtime.clock())
-            result = run_sync(flow, runtime.store, form_reader(request))
+        decided = authenticator.decide(view, runtime.clock())
+        if isinstance(decided, AuthResult):
+            result = decided
         else:
-            result = authenticator.decide(view, runtime.clock())
+            result = run_sync(decided, runtime.store, form_reader(request))
         identity = result.identity
         user = None
         if isinstance(identity, Identity):

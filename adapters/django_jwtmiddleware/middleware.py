@@ -134,11 +134,9 @@ class JWTAuthenticationMiddleware:
         view = DjangoRequestView(request)
         authenticator = runtime.authenticator
         try:
-            if authenticator.uses_effects:
-                flow = authenticator.flow(view, runtime.clock())
-                result = run_sync(flow, runtime.store, form_reader(request))
-            else:
-                result = authenticator.decide(view, runtime.clock())
+            result = authenticator.decide(view, runtime.clock())
+            if not isinstance(result, AuthResult):
+                result = run_sync(result, runtime.store, form_reader(request))
         except Exception as exc:  # noqa: BLE001 - every refusal is rendered, never a 500
             return render(runtime.responder.response_for(as_auth_error(exc), view))
         user = None
@@ -154,11 +152,9 @@ class JWTAuthenticationMiddleware:
         view = DjangoRequestView(request)
         authenticator = runtime.authenticator
         try:
-            if authenticator.uses_effects:
-                flow = authenticator.flow(view, runtime.clock())
-                result = await run_async(flow, runtime.store, aform_reader(request))
-            else:
-                result = authenticator.decide(view, runtime.clock())
+            result = authenticator.decide(view, runtime.clock())
+            if not isinstance(result, AuthResult):
+                result = await run_async(result, runtime.store, aform_reader(request))
         except Exception as exc:  # noqa: BLE001 - every refusal is rendered, never a 500
             return render(runtime.responder.response_for(as_auth_error(exc), view))
         user = None

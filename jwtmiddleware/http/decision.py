@@ -1,144 +1,99 @@
 """The decision, written once: sans-IO authentication of one request.
 
-:meth:`Authenticator.flow` is a generator. It does every pure step itself (path rules, token
-extraction, verification, claim checks, CSRF, the sliding-refresh decision) and *yields an
-effect* whenever it needs the outside world (the store, or the request body for a CSRF form
-field), receiving the answer back, like ``httpx.Auth.auth_flow``. The drivers in ``_drive``
-answer effects synchronously (WSGI) or asynchronously (ASGI); nothing here does I/O or reads a
-clock. The store is consulted only after the signature and every claim check passed.
+:meth:`Authenticator.decide` takes a request view and the time. It does every pure step itself
+(path rules, token extraction, verification, claim checks, CSRF, the mirror's revocation
+lookups, the sliding-refresh decision) and returns the :class:`AuthResult` at once when that is
+all the request needs. When it needs the outside world (a store asked per request, the request
+body for a CSRF form field, a key fetch, a one-time token to consume) it returns instead the
+*flow* that finishes the decision: a generator yielding effects and receiving their answers,
+like ``httpx.Auth.auth_flow``, which the drivers in :mod:`.drive` run synchronously (WSGI) or
+asynchronously (ASGI). Nothing here does I/O or reads a clock; the store is consulted only
+after the signature and every claim check passed.
+
+The Bearer fast lane (:meth:`Authenticator.bearer`) enters the same decision after its first
+steps: it finds a request's verified token by the raw ``Authorization`` value (one dictionary
+lookup on a hit) and joins at :meth:`Authenticator._settle`, the step every verified request
+goes through.
+
+::
+
+    decide ─ path rule ─ find + verify (cache) ─ _admit (CSRF) ─ _settle (revocation, refresh)
+    bearer ─────────────── verify (cache) ──────────────────────┘
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Generator, Hashable, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple, cast
+from collections.abc import Callable, Hashable
+from typing import TYPE_CHECKING, Any, cast
 
 from ..core._lru import TokenCache
 from ..core.claims import ClaimCheck, parse_scopes, require_scopes, run_checks
-from ..core.effects import Effect, FetchKeys, ReadForm, Sleep, StoreCall
+from ..core.effects import ReadForm
 from ..core.errors import (
     AuthenticationError,
-    ClaimCheckFailed,
     ConfigurationError,
-    InvalidSignature,
     StoreStale,
     StoreUnavailable,
-    TokenAlreadyUsed,
     TokenMissing,
-    TokenRevoked,
 )
-from ..core.identity import (
-    ANONYMOUS,
-    AnonymousIdentity,
-    Claims,
-    Credentials,
-    Identity,
-    build_identity,
-)
-from ..core.issuer import ONE_TIME_TOKEN_TYPE
+from ..core.identity import Claims, Credentials, Identity, build_identity
 from ..core.verifier import ParsedToken, Verifier
-from ..stores._changes import GENERATION_CLAIM, RevocationKeys, revocation_keys
-from ..stores.base import RevocationQuery
-from .csrf import SAFE_METHODS, CSRFGuard
-from .refresh import RefreshPlan, SlidingRefresh
+from ..stores._changes import revocation_keys
+from .csrf import CSRFGuard
+from .one_time import OneTimeTokens
+from .paths import EXEMPT, ONE_TIME, OPTIONAL, REQUIRED, PathRules
+from .refresh import SlidingRefresh
+from .results import (
+    ANONYMOUS_RESULT,
+    EXEMPT_RESULT,
+    AuthResult,
+    Decision,
+    Flow,
+    finish,
+    with_claims,
+)
 from .sources import TokenSources
+from .store_checks import StoreChecks
 
 if TYPE_CHECKING:
-    from ..core.keys import VerificationKey
     from ..core.settings import Settings
     from ..keysets import RemoteKeySetCache
     from ..stores.mirror import Mirror
     from ..telemetry import Telemetry
     from .sources import RequestView
 
-__all__ = ["AuthResult", "Authenticator", "PathRules"]
+__all__ = [
+    "EXEMPT",
+    "ONE_TIME",
+    "OPTIONAL",
+    "REQUIRED",
+    "AuthResult",
+    "Authenticator",
+    "Decision",
+    "PathRules",
+]
 
 logger = logging.getLogger("jwtmiddleware")
 
-EXEMPT, OPTIONAL, REQUIRED, ONE_TIME = "exempt", "optional", "required", "one-time"
-_TOUCH_INTERVAL = 60.0
-_POLL_INTERVAL = 0.02
-_MAX_FETCHES = 2
+_new_result = tuple.__new__  # a NamedTuple without its Python-level __new__
+_CREDENTIALS_MEMORY = 1024
 
 
 class _RemoteKeysNeeded(Exception):
-    """No local key fits: the flow must consult the remote key set."""
+    """No local key fits: the decision must consult the remote key set."""
 
     def __init__(self, token: str, source: str, parsed: ParsedToken) -> None:
         super().__init__("remote keys needed")
         self.token, self.source, self.parsed = token, source, parsed
 
 
-_TOUCH_MEMORY = 10_000
-
-
-class AuthResult(NamedTuple):
-    """The outcome of a request that may proceed."""
-
-    #: The caller (``ANONYMOUS`` on exempt or optional paths without a token).
-    identity: Identity | AnonymousIdentity
-    #: What Starlette's ``request.auth`` should hold.
-    credentials: Credentials
-    #: Whether the path was exempt (no ``Vary`` is added then).
-    exempt: bool = False
-    #: A sliding refresh to apply to the response, if the token is about to expire.
-    refresh: RefreshPlan | None = None
-    #: What the revocation mirror looks up for this token (computed once, cached with it).
-    keys: RevocationKeys | None = None
-
-
-_new_result = tuple.__new__  # a NamedTuple without its Python-level __new__
-_ANONYMOUS_RESULT = AuthResult(ANONYMOUS, Credentials())
-_EXEMPT_RESULT = AuthResult(ANONYMOUS, Credentials(), exempt=True)
-_CREDENTIALS_MEMORY = 1024
-
-
-def _refuse_stale(exc: StoreStale) -> None:
-    raise exc
-
-
-def _with_claims(error: AuthenticationError | StoreUnavailable, result: AuthResult) -> None:
-    """Let ``error`` know the verified caller's claims (for the refusal's log line)."""
-    if error.claims is None:
-        error.claims = result.identity.claims
-
-
-def _compile(paths: Sequence[str]) -> tuple[frozenset[str], tuple[str, ...]]:
-    exact = frozenset(p for p in paths if not p.endswith("*"))
-    prefixes = tuple(p.rstrip("*") for p in paths if p.endswith("*"))
-    return exact, prefixes
-
-
-class PathRules:
-    """``EXEMPT_PATHS``, ``OPTIONAL_PATHS`` and ``ONE_TIME_PATHS`` compiled once."""
-
-    __slots__ = ("_default", "_rules", "has_rules")
-
-    def __init__(self, settings: Settings) -> None:
-        rules: list[tuple[str, str, frozenset[str], tuple[str, ...]]] = []
-        for pair in settings.one_time_paths:
-            rules.append((ONE_TIME, pair[1], *_compile([pair[0]])))
-        rules.append((EXEMPT, "", *_compile(settings.exempt_paths)))
-        rules.append((OPTIONAL, "", *_compile(settings.optional_paths)))
-        self._rules = tuple(r for r in rules if r[2] or r[3])
-        self._default = REQUIRED if settings.required else OPTIONAL
-        #: Whether any path has a rule other than the default.
-        self.has_rules = bool(self._rules)
-
-    def rule(self, path: str) -> str:
-        """``exempt``, ``optional``, ``required`` or ``one-time`` for a request path."""
-        return self.match(path)[0]
-
-    def match(self, path: str) -> tuple[str, str]:
-        """The rule and, for one-time paths, the purpose."""
-        # A dot-segment could make a prefix rule match a path the router resolves elsewhere;
-        # such paths never get a prefix rule.
-        plain = "/." not in path and "\\" not in path
-        for rule, purpose, exact, prefixes in self._rules:
-            if path in exact or (plain and prefixes and path.startswith(prefixes)):
-                return rule, purpose
-        return self._default, ""
+def _claim_checks(settings: Settings) -> tuple[ClaimCheck, ...]:
+    # The settings converted import strings to callables when they were built.
+    checks = [cast("ClaimCheck", check) for check in settings.claim_checks]
+    if settings.required_scopes:
+        checks.insert(0, require_scopes(*settings.required_scopes, claim=settings.scope_claim))
+    return tuple(checks)
 
 
 class Authenticator:
@@ -165,64 +120,51 @@ class Authenticator:
     ) -> None:
         self.settings = settings
         self._keyset = settings.keyset
-        url = jwks_url or settings.jwks_url
         #: The cache of keys fetched from ``JWKS_URL`` (``None`` without one).
-        self.remote_keys: RemoteKeySetCache | None = None
-        if url:
-            from ..keysets import RemoteKeySetCache
-
-            self.remote_keys = RemoteKeySetCache(
-                url,
-                algorithms=settings.algorithms,
-                cache_ttl=settings.jwks_cache_ttl,
-                refetch_cooldown=settings.jwks_refetch_cooldown,
-                max_stale=settings.jwks_max_stale,
-                max_bytes=settings.jwks_max_bytes,
-                allow_http_loopback=settings.jwks_allow_http_loopback,
-                timeout=settings.jwks_timeout,
-            )
-        if settings.jwks_discovery and self.remote_keys is None:
-            raise ConfigurationError("JWKS_DISCOVERY", "the discovered jwks_uri was not passed")
+        self.remote_keys = self._remote_key_cache(settings, jwks_url)
         self._key_generation = 0
-        # Verified tokens are remembered here, as ready results, not in the verifier.
+        # Verified tokens are remembered here, as ready results, not in the verifier: by the
+        # token (the full path), and by the raw Authorization value (the fast lane). The two
+        # kinds of key never meet: a verified token holds no space, a header value always one.
         self.verifier = Verifier(settings, cache_size=0)
         self._cache_size = settings.verified_cache_size
         self._results: TokenCache[AuthResult] = TokenCache(self._cache_size)
-        # Results by the raw Authorization value, for the shortcut (bearer()).
-        self._header_results: TokenCache[AuthResult] = TokenCache(self._cache_size)
-        #: ``cached_header(raw, now)``: the result :meth:`bearer` remembered for this exact
-        #: ``Authorization`` value (an ASGI header's ``bytes`` or a WSGI environ's ``str``),
-        #: if its time claims hold at ``now`` (an expired entry raises its refusal). The
-        #: cheapest answer there is: one dictionary lookup. The caller checks what
-        #: :meth:`bearer` checks outside the header (one such header, no token cookie).
-        self.cached_header = self._header_results.get
-        #: The cache behind :attr:`cached_header`, for callers that look entries up inline.
-        self.header_results = self._header_results
-        self._leeway = settings.leeway
         self.sources = TokenSources(settings)
         self.paths = PathRules(settings)
         self.csrf = CSRFGuard(settings)
         self.refresher = SlidingRefresh(settings)
-        # The settings converted import strings to callables when they were built.
-        checks = [cast("ClaimCheck", check) for check in settings.claim_checks]
-        if settings.required_scopes:
-            checks.insert(0, require_scopes(*settings.required_scopes, claim=settings.scope_claim))
-        self._checks = tuple(checks)
+        self._refreshes = self.refresher.enabled
+        self._checks = _claim_checks(settings)
         self._scope_claim = settings.scope_claim
-        # The one-time verifier's settings must validate whatever the access-token settings
-        # are: no sliding refresh, and an access TTL within its MAX_TOKEN_LIFETIME.
-        self._one_time = (
-            Verifier(settings.replace(token_type=ONE_TIME_TOKEN_TYPE, required_claims=("exp",
-                     "jti", "purpose", "res"), max_token_lifetime=3600.0, refresh_threshold=None,
-                     access_token_ttl=min(settings.access_token_ttl, 3600.0)))
-            if settings.one_time_paths
-            else None
-        )  # fmt: skip
+        # One Credentials per set of scopes: tokens of one kind share them.
+        self._credentials: dict[frozenset[str], Credentials] = {}
+        #: Requests let through because the store failed under ``STORE_FAILURE = "open"``.
+        self.store_failures_allowed = 0
+        self._fail_open = settings.store_failure == "open"
+        self._csrf_cookie = settings.csrf_protection and "cookie" in settings.sources
+        self._setup_store(settings, has_store, mirror)
+        self._setup_fast_lane(settings)
+        self._instrument(telemetry)
+
+    @staticmethod
+    def _remote_key_cache(settings: Settings, jwks_url: str | None) -> RemoteKeySetCache | None:
+        url = jwks_url or settings.jwks_url
+        if settings.jwks_discovery and not url:
+            raise ConfigurationError("JWKS_DISCOVERY", "the discovered jwks_uri was not passed")
+        if not url:
+            return None
+        from ..keysets import cache_for
+
+        return cache_for(settings, url)
+
+    def _setup_store(
+        self, settings: Settings, has_store: bool | None, mirror: Mirror | None
+    ) -> None:
         #: Whether a store is consulted (revocation, sessions, one-time tokens).
         self.uses_store = settings.store is not None if has_store is None else has_store
         #: The revocation mirror the store checks read (``None``: they ask the store).
         self.mirror = mirror if self.uses_store else None
-        #: Whether the store checks of a request are effects (no mirror).
+        #: Whether the store is asked per request (a store without a mirror).
         self.store_effects = self.uses_store and self.mirror is None
         #: ``check_revoked(keys, now)``: the store checks of a verified request, answered by
         #: the mirror (no effect, no I/O): raises ``TokenRevoked``, or ``StoreStale`` when the
@@ -231,41 +173,186 @@ class Authenticator:
         self.check_revoked = (
             None if self.mirror is None else self.mirror.checker(on_stale=self._when_stale)
         )
-        # One-time tokens: STORE_FAILURE=open does not apply, a stale mirror refuses.
-        self._strict_check = None if self.mirror is None else self.mirror.checker(_refuse_stale)
-        self._csrf_cookie = settings.csrf_protection and "cookie" in settings.sources
-        #: Whether :meth:`flow` can yield effects at all; when false, :meth:`decide` suffices.
-        self.uses_effects = self.store_effects or self._csrf_cookie or bool(settings.one_time_paths)
-        self._fail_open = settings.store_failure == "open"
-        self._prefix = settings.header_scheme.lower() + " "
-        self._prefix_len = len(self._prefix)
-        self._max_fast = self._prefix_len + settings.max_token_bytes
-        self._cookie_key = settings.access_cookie_name + "="
-        #: Whether :meth:`bearer` may answer before the full path.
+        self._store_checks = StoreChecks(self._allowed_despite)
+        self._one_time = (
+            OneTimeTokens(settings, self.sources, self.identity_from_claims,
+                          self._store_checks, self.mirror)
+            if settings.one_time_paths
+            else None
+        )  # fmt: skip
+        #: Whether :meth:`decide` may return a flow (effects to drive) rather than a result.
+        self.uses_effects = (
+            self.store_effects
+            or self._csrf_cookie
+            or self._one_time is not None
+            or self.remote_keys is not None
+        )
+
+    def _setup_fast_lane(self, settings: Settings) -> None:
+        #: Whether :meth:`bearer` may answer before the full path: nothing about the request
+        #: but its ``Authorization`` value can change the answer.
         self.fast_path = (
             self.remote_keys is None
             and not self.paths.has_rules
-            and not self.refresher.enabled
+            and not self._refreshes
             and "query" not in settings.sources
             and "header" in settings.sources
             and settings.required
         )
-        self._touched: dict[str, float] = {}
-        # One Credentials per set of scopes: tokens of one kind share them.
-        self._credentials: dict[frozenset[str], Credentials] = {}
-        #: Requests let through because the store failed under ``STORE_FAILURE = "open"``.
-        self.store_failures_allowed = 0
-        # The two places a token is verified or found; with metrics, wrapped to time misses and
-        # count what the cache answered (no cost without metrics: the methods themselves).
-        self._verified: Callable[..., AuthResult] = self._verify_token
-        self._verify: Callable[[RequestView, float, str], AuthResult | None] = self._find
-        if telemetry is not None:
-            self._verified = telemetry.timed_verification(self._verify_token)
-            self._verify = telemetry.counted_verify(self._find)
-            if self.remote_keys is not None:
-                telemetry.watch_keys(self.remote_keys)
+        # Longer than this, a value is no plain Bearer token: never hashed, the full path judges.
+        self._max_fast = len(settings.header_scheme) + 1 + settings.max_token_bytes
+        self._plain_bearer = self.sources.plain_bearer
+        # The cache's raw accessors (see TokenCache.entry): a hit costs no Python call.
+        self._entry, self._touch = self._results.entry, self._results.touch
 
-    # -- pure steps ----------------------------------------------------------------------------
+    def _instrument(self, telemetry: Telemetry | None) -> None:
+        # The places a token is verified or found, and the fast lane's last step; with
+        # metrics, wrapped to time misses and count what the cache and the store answered (no
+        # cost without metrics: the methods themselves, or nothing to call at all).
+        self._verified: Callable[..., AuthResult] = self._verify_token
+        self._find_verified: Callable[[RequestView, float, str], AuthResult | None] = self._find
+        self._fast_settle: Callable[[AuthResult, float], Decision] | None = (
+            self._settle if self.uses_store else None
+        )
+        if telemetry is None:
+            return
+        self._verified = telemetry.timed_verification(self._verify_token)
+        self._find_verified = telemetry.counted_verify(self._find)
+        self._fast_settle = telemetry.counted_settle(self._settle)
+        if self.remote_keys is not None:
+            telemetry.watch_keys(self.remote_keys)
+
+    # -- the decision ----------------------------------------------------------------------------
+
+    def decide(self, view: RequestView, now: float) -> Decision:
+        """Decide one request: the :class:`AuthResult`, or the flow that finishes the decision
+        when it needs effects (drive it with :func:`~jwtmiddleware.integration.run_sync` or
+        :func:`~jwtmiddleware.integration.run_async`). A refusal is raised."""
+        rule, purpose = self._rule(view)
+        if rule is EXEMPT:
+            return EXEMPT_RESULT
+        if rule is ONE_TIME:
+            assert self._one_time is not None
+            return self._one_time.flow(view, now, purpose)
+        try:
+            verified = self._find_verified(view, now, rule)
+        except _RemoteKeysNeeded as need:
+            return self._with_remote_keys(need, view, now)
+        if verified is None:
+            return ANONYMOUS_RESULT
+        return self._admit(verified, view, now)
+
+    def flow(self, view: RequestView, now: float) -> Flow:
+        """:meth:`decide` as one generator, for callers that always drive effects."""
+        return (yield from finish(self.decide(view, now)))
+
+    def bearer(self, authorization: str | bytes, now: float) -> Decision | None:
+        """The Bearer fast lane: decide a request whose only credential is ``authorization``.
+
+        Valid only when :attr:`fast_path` is true; the caller has checked that the request has
+        exactly one ``Authorization`` header (``HEADER_NAME``) and no token cookie. A hit is
+        one dictionary lookup by the raw value (an ASGI header's ``bytes`` or a WSGI environ's
+        ``str``); a miss verifies the token and remembers it under that value. Then the
+        decision continues as for every verified request (:meth:`_settle`). ``None``: the
+        value is not a plain ``Bearer <token>``, and the full path decides.
+        """
+        if len(authorization) > self._max_fast:
+            return None  # never hash a huge header
+        result: AuthResult | None
+        entry = self._entry(authorization)
+        if entry is not None and entry[1] <= now < entry[2]:
+            try:  # noqa: SIM105 - a context manager per hit costs more
+                self._touch(authorization)
+            except KeyError:  # evicted meanwhile: still valid for this request
+                pass
+            result = entry[0]
+        else:
+            result = self._results.get(authorization, now)  # out of its window: refused
+        if result is None:
+            text = (
+                authorization.decode("latin-1")
+                if isinstance(authorization, bytes)
+                else authorization
+            )
+            token = self._plain_bearer(text)
+            if token is None:
+                return None
+            result = self._verified(token, "header", now, authorization)
+        settle = self._fast_settle
+        return result if settle is None else settle(result, now)
+
+    def _rule(self, view: RequestView) -> tuple[str, str]:
+        if view.method == "OPTIONS" and view.get("access-control-request-method") is not None:
+            return EXEMPT, ""  # a CORS preflight never carries credentials
+        return self.paths.match(view.path)
+
+    def _admit(self, verified: AuthResult, view: RequestView, now: float) -> Decision:
+        """CSRF proof for a token that rode in a cookie, then :meth:`_settle`."""
+        identity = cast("Identity", verified.identity)
+        if self._csrf_cookie and self.csrf.applies(view.method, identity.source):
+            try:
+                self.csrf.check_origin(view)
+                presented = view.get(self.csrf.header)
+                if presented is None and self.csrf.wants_form(view):
+                    return self._csrf_from_form(verified, now)
+                self.csrf.check_token(identity.claims, presented)
+            except AuthenticationError as exc:
+                with_claims(exc, verified)
+                raise
+        return self._settle(verified, now)
+
+    def _csrf_from_form(self, verified: AuthResult, now: float) -> Flow:
+        presented = yield ReadForm(self.csrf.field)
+        try:
+            self.csrf.check_token(verified.identity.claims, presented)
+        except AuthenticationError as exc:
+            with_claims(exc, verified)
+            raise
+        return (yield from finish(self._settle(verified, now)))
+
+    def _settle(self, verified: AuthResult, now: float) -> Decision:
+        """What every verified request goes through last: revocation (the mirror's lookups,
+        or the store asked) and the sliding-refresh plan."""
+        check = self.check_revoked
+        if check is not None:
+            try:
+                check(verified[4], now)  # type: ignore[arg-type]
+            except (AuthenticationError, StoreUnavailable) as exc:
+                with_claims(exc, verified)
+                raise
+        elif self.uses_store:
+            return self._asked_store(verified, now)
+        return self._planned(verified, now) if self._refreshes else verified
+
+    def _asked_store(self, verified: AuthResult, now: float) -> Flow:
+        identity = cast("Identity", verified.identity)
+        try:
+            yield from self._store_checks.run(identity, now, fail_open=self._fail_open)
+        except (AuthenticationError, StoreUnavailable) as exc:
+            with_claims(exc, verified)
+            raise
+        return self._planned(verified, now) if self._refreshes else verified
+
+    def _planned(self, verified: AuthResult, now: float) -> AuthResult:
+        plan = self.refresher.plan(cast("Identity", verified.identity), now)
+        return verified if plan is None else verified._replace(refresh=plan)
+
+    def _with_remote_keys(self, need: _RemoteKeysNeeded, view: RequestView, now: float) -> Flow:
+        from ..keysets import candidates_flow
+
+        cache = self.remote_keys
+        assert cache is not None
+        parsed = need.parsed
+        keys = yield from candidates_flow(cache, parsed.alg, parsed.kid, now)
+        if cache.generation != self._key_generation:
+            # The trusted keys changed: tokens verified with the old set are forgotten.
+            self._key_generation = cache.generation
+            self.clear_cache()
+        claims, window = self.verifier.finish_claims(parsed, keys, now)
+        verified = self._remember(need.source, claims, window, need.token)
+        return (yield from finish(self._admit(verified, view, now)))
+
+    # -- finding and verifying the token ---------------------------------------------------------
 
     def _find(self, view: RequestView, now: float, rule: str) -> AuthResult | None:
         """The verified caller (cached per token while its time claims hold), or ``None``."""
@@ -281,25 +368,21 @@ class Authenticator:
         return self._verified(token, source, now)
 
     def _verify_token(
-        self, token: str, source: str, now: float, header: Hashable = None
+        self, token: str, source: str, now: float, key: Hashable = None
     ) -> AuthResult:
-        """Verify a token that is not in the cache, and remember the result (by the raw
-        ``header`` value when given, else by the token)."""
+        """Verify a token that is not in the cache, and remember the result under ``key``
+        (the raw header value on the fast lane, else the token)."""
         parsed = self.verifier.parse(token)
         keys = self._keyset.candidates(parsed.alg, parsed.kid)
         if not keys and self.remote_keys is not None:
             raise _RemoteKeysNeeded(token, source, parsed)
         claims, window = self.verifier.finish_claims(parsed, keys, now)
-        result = self._remember(source, claims)
-        if self._cache_size:
-            if header is None:
-                self._results.put(token, result, window)
-            else:
-                self._header_results.put(header, result, window)
-        return result
+        return self._remember(source, claims, window, token if key is None else key)
 
-    def _remember(self, source: str, claims: Claims) -> AuthResult:
-        """The result for verified claims: custom checks, identity, credentials."""
+    def _remember(
+        self, source: str, claims: Claims, window: tuple[float, float], key: Hashable
+    ) -> AuthResult:
+        """The result for verified claims (custom checks, identity, credentials), cached."""
         try:
             if self._checks:
                 run_checks(self._checks, claims)
@@ -315,103 +398,23 @@ class Authenticator:
             credentials = self._credentials[scopes] = Credentials(scopes)
         keys = revocation_keys(claims) if self.mirror is not None else None
         result: AuthResult = _new_result(AuthResult, (identity, credentials, False, None, keys))
+        if self._cache_size:
+            self._results.put(key, result, window)
         return result
 
     def clear_cache(self) -> None:
         """Forget every verified token (after the trusted keys changed)."""
         self._results.clear()
-        self._header_results.clear()
 
     def identity_from_claims(self, claims: dict[str, Any], source: str) -> Identity:
         """Build the :class:`Identity` of verified claims."""
         get = claims.get
         return build_identity(
-            get("sub"),
-            claims,
-            parse_scopes(claims, self._scope_claim),
-            get("sid"),
-            get("jti"),
-            source,
-        )
+            get("sub"), claims, parse_scopes(claims, self._scope_claim), get("sid"),
+            get("jti"), source,
+        )  # fmt: skip
 
-    def _result(self, base: AuthResult, now: float) -> AuthResult:
-        if self.refresher.enabled:
-            plan = self.refresher.plan(cast("Identity", base.identity), now)
-            if plan is not None:
-                return base._replace(refresh=plan)
-        return base
-
-    def _rule(self, view: RequestView) -> tuple[str, str]:
-        if view.method == "OPTIONS" and view.get("access-control-request-method") is not None:
-            return EXEMPT, ""  # a CORS preflight never carries credentials
-        return self.paths.match(view.path)
-
-    def bearer(
-        self, authorization: str | None, cookie: str | None, now: float, *, raw: Hashable = None
-    ) -> AuthResult | None:
-        """Authenticate a request whose only credential is a plain ``Bearer`` header.
-
-        The shortcut the middleware try before building a request view; only valid when
-        :attr:`fast_path` is true (no remote keys, path rules, query source or sliding
-        refresh); with a store, the caller runs :meth:`store_checks` on the result. It answers
-        only when the request holds exactly that one credential: the cached result, or the
-        token verified and remembered, or the refusal raised. Anything else (another scheme, a
-        token cookie too, stray whitespace) returns ``None`` and takes the full path, which
-        gives every answer the shortcut does not.
-
-        :param authorization: the ``Authorization`` header (``HEADER_NAME``), if present once.
-        :param cookie: the ``Cookie`` header, if any.
-        :param now: the current UNIX time.
-        :param raw: the header as the server gave it, when :attr:`cached_header` had no
-            entry for it: the token is verified and remembered under ``raw``.
-        """
-        if authorization is None or len(authorization) > self._max_fast:
-            return None  # absent, or too long to be a token: the full path decides
-        if authorization[: self._prefix_len].lower() != self._prefix:
-            return None
-        if cookie is not None and self._cookie_key in cookie:
-            return None
-        token = authorization[self._prefix_len :]
-        if not token or " " in token or "," in token or "\t" in token:
-            return None
-        if raw is not None:
-            return self._verified(token, "header", now, raw)
-        result = self._results.get(token, now)
-        if result is not None and result.identity.source == "header":
-            return result
-        return self._verified(token, "header", now)
-
-    def needs_flow(self, view: RequestView) -> bool:
-        """Whether this request may need effects (a store without a mirror, a one-time token,
-        remote keys, or a CSRF form field to read); when false, :meth:`decide` gives the same
-        answer without a generator."""
-        return (
-            self.store_effects
-            or self._one_time is not None
-            or self.remote_keys is not None
-            or (self._csrf_cookie and view.method not in SAFE_METHODS)
-        )
-
-    def decide(self, view: RequestView, now: float) -> AuthResult:
-        """Authenticate without effects (valid only when :meth:`needs_flow` is false)."""
-        rule, _ = self._rule(view)
-        if rule is EXEMPT:
-            return _EXEMPT_RESULT
-        try:
-            verified = self._verify(view, now, rule)
-        except _RemoteKeysNeeded as need:  # only flow() can fetch keys
-            raise InvalidSignature(
-                "no key for this kid and algorithm", code="unknown_key"
-            ) from need
-        if verified is None:
-            return _ANONYMOUS_RESULT
-        if self.check_revoked is not None:
-            try:
-                self.check_revoked(verified[4], now)  # type: ignore[arg-type]
-            except (TokenRevoked, StoreUnavailable) as exc:
-                _with_claims(exc, verified)
-                raise
-        return self._result(verified, now)
+    # -- the store's failures --------------------------------------------------------------------
 
     def _when_stale(self, exc: StoreStale) -> None:
         if not self._fail_open:
@@ -421,140 +424,3 @@ class Authenticator:
     def _allowed_despite(self, exc: StoreUnavailable) -> None:
         self.store_failures_allowed += 1
         logger.warning("store unavailable, request allowed (STORE_FAILURE=open): %s", exc)
-
-    # -- the flow ------------------------------------------------------------------------------
-
-    def flow(self, view: RequestView, now: float) -> Generator[Effect, Any, AuthResult]:
-        """Authenticate one request, yielding effects for the store and the request body."""
-        rule, purpose = self._rule(view)
-        if rule is EXEMPT:
-            return _EXEMPT_RESULT
-        if rule is ONE_TIME:
-            return (yield from self._one_time_flow(view, now, purpose))
-        try:
-            verified = self._verify(view, now, rule)
-        except _RemoteKeysNeeded as need:
-            parsed = need.parsed
-            keys = yield from self._remote_candidates(parsed.alg, parsed.kid, now)
-            claims, window = self.verifier.finish_claims(parsed, keys, now)
-            verified = self._remember(need.source, claims)
-            if self._cache_size:
-                self._results.put(need.token, verified, window)
-        if verified is None:
-            return _ANONYMOUS_RESULT
-        identity = cast("Identity", verified.identity)
-        try:
-            if self.csrf.applies(view.method, identity.source):
-                self.csrf.check_origin(view)
-                presented = view.get(self.csrf.header)
-                if presented is None and self.csrf.wants_form(view):
-                    presented = yield ReadForm(self.csrf.field)
-                self.csrf.check_token(identity.claims, presented)
-            if self.check_revoked is not None:
-                self.check_revoked(verified[4], now)  # type: ignore[arg-type]
-            elif self.uses_store:
-                yield from self._store_checks(identity, now, fail_open=self._fail_open)
-        except (AuthenticationError, StoreUnavailable) as exc:
-            _with_claims(exc, verified)
-            raise
-        return self._result(verified, now)
-
-    def store_checks(self, identity: Identity, now: float) -> Generator[Effect, Any, None]:
-        """The store's part of a request (revocation, session activity) for a caller already
-        verified, as a flow of effects; what :meth:`flow` runs last, for the shortcut."""
-        return self._store_checks(identity, now, fail_open=self._fail_open)
-
-    def _store_checks(
-        self, identity: Identity, now: float, *, fail_open: bool
-    ) -> Generator[Effect, Any, None]:
-        claims = identity.claims
-        iat = claims.get("iat")
-        query = RevocationQuery(
-            issuer=claims.get("iss") or "",
-            subject=identity.subject,
-            token_id=identity.token_id,
-            session_id=identity.session_id,
-            issued_at=float(iat) if isinstance(iat, int | float) else None,
-            generation=gen if isinstance(gen := claims.get(GENERATION_CLAIM), int) else None,
-        )
-        try:
-            revoked = yield StoreCall("is_revoked", (query,), {"now": now})
-        except StoreUnavailable as exc:
-            if not fail_open:
-                raise
-            self._allowed_despite(exc)
-            return
-        if revoked:
-            error = TokenRevoked("revoked in the store")
-            error.claims = claims
-            raise error
-        sid = identity.session_id
-        if sid is not None and self._touch_due(sid, now):
-            try:
-                yield StoreCall("touch_session", (sid,), {"now": now})
-            except StoreUnavailable as exc:
-                logger.warning("could not record session activity: %s", exc)
-
-    def _one_time_flow(
-        self, view: RequestView, now: float, purpose: str
-    ) -> Generator[Effect, Any, AuthResult]:
-        assert self._one_time is not None
-        token = self.sources.extract_one_time(view, self.settings.query_parameter)
-        if token is None:
-            raise TokenMissing("no one-time token")
-        claims = self._one_time.verify(token, now).claims
-        if claims.get("purpose") != purpose or claims.get("res") != view.path:
-            raise ClaimCheckFailed("one-time token for another purpose or resource")
-        identity = self.identity_from_claims(claims, "one-time")
-        # STORE_FAILURE=open does not apply: a one-time token that cannot be checked and
-        # marked used is refused.
-        if self._strict_check is not None:
-            self._strict_check(revocation_keys(claims), now)  # stale: StoreStale, refused
-        else:
-            yield from self._store_checks(identity, now, fail_open=False)
-        key = f"ott:{claims.get('iss') or ''}:{claims['jti']}"
-        expires = float(claims["exp"]) + self.settings.leeway
-        if not (yield StoreCall("consume_once", (key,), {"expires_at": expires, "now": now})):
-            raise TokenAlreadyUsed("one-time token already used", code="one_time_used")
-        return AuthResult(identity, Credentials(identity.scopes))
-
-    def _remote_candidates(
-        self, alg: str, kid: str | None, now: float
-    ) -> Generator[Effect, Any, tuple[VerificationKey, ...]]:
-        """Keys from ``JWKS_URL``, fetching when the cache asks for it (at most a few times
-        per request; concurrent requests wait briefly for a fetch already in flight)."""
-        from ..keysets import KeyFetchError
-
-        cache = self.remote_keys
-        assert cache is not None
-        candidates, fetch = cache.lookup(alg, kid, now)
-        fetches, polls = 0, int(cache.timeout / _POLL_INTERVAL) + 1
-        while fetch is not None or (not candidates and cache.in_flight(now) and polls > 0):
-            if fetch is not None:
-                fetches += 1
-                try:
-                    status, headers, body = yield FetchKeys(fetch)
-                except KeyFetchError as exc:
-                    cache.on_failure(now, exc.reason)
-                else:
-                    cache.on_response(status, headers, body, now)
-                if cache.generation != self._key_generation:
-                    # The trusted keys changed: tokens verified with the old set are forgotten.
-                    self._key_generation = cache.generation
-                    self.clear_cache()
-            else:
-                polls -= 1
-                yield Sleep(_POLL_INTERVAL)
-            candidates, fetch = cache.lookup(alg, kid, now)
-            if fetches >= _MAX_FETCHES:
-                break
-        return candidates
-
-    def _touch_due(self, sid: str, now: float) -> bool:
-        last = self._touched.get(sid)
-        if last is not None and now - last < _TOUCH_INTERVAL:
-            return False
-        if len(self._touched) >= _TOUCH_MEMORY:
-            self._touched.clear()
-        self._touched[sid] = now
-        return True

@@ -4,14 +4,12 @@ store resolution; refusals are rendered and reported by :mod:`._refusals`."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 from ..core.errors import (
-    AuthenticationError,
     ConfigurationError,
     InsufficientScope,
-    StoreUnavailable,
 )
 from ..telemetry import annotating, telemetry_for
 from ..telemetry.events import AuthEvent
@@ -19,15 +17,12 @@ from .refusals import Responder, as_auth_error
 from .status import store_status
 
 if TYPE_CHECKING:
-    from ..core.effects import Effect
-    from ..core.identity import Identity
     from ..core.settings import Settings
     from ..keysets.publish import JWKSDocument
-    from ..stores._changes import RevocationKeys
     from ..stores.base import Store
     from ..stores.mirror import Mirror
     from ..telemetry import Telemetry
-    from .decision import Authenticator, AuthResult
+    from .decision import Authenticator
     from .sources import RequestView
 
 __all__ = [
@@ -186,35 +181,11 @@ class MiddlewareCore:
             from ..telemetry.events import EventSink
 
             self._events = EventSink(self._event_hook, self.telemetry)
-        # What the shortcut calls: the revocation check and the store checks, counted when
-        # metrics are on (else the authenticator's own: nothing added to a request).
-        self._check_revoked: Callable[[RevocationKeys, float], None] | None = (
-            self.authenticator.check_revoked
-        )
-        self._store_checks: Callable[[Identity, float], Generator[Effect, Any, None]] = (
-            self.authenticator.store_checks
-        )
-        if self.telemetry is not None:
-            if self.authenticator.store_effects:
-                self._store_checks = self.telemetry.fast_store_checks(self._store_checks)
-            else:
-                self._check_revoked = self.telemetry.fast_check(self._check_revoked)
         # The application as the middleware calls it (with OTEL_RECORD_SUBJECT, the caller's
         # subject goes on the current span first).
         self._downstream = self.app
         if self.settings.otel_record_subject and self.telemetry is not None:
             self._downstream = annotating(self.app, self.telemetry)
-
-    @staticmethod
-    def _verified_error(
-        exc: Exception, verified: AuthResult | None
-    ) -> AuthenticationError | StoreUnavailable:
-        """The refusal of a shortcut request, knowing the verified caller when there was one
-        (a revoked token, a store that failed): the log line names its ``iss`` and ``sub``."""
-        error = as_auth_error(exc)
-        if verified is not None and error.claims is None:
-            error.claims = getattr(verified[0], "claims", None)
-        return error
 
     def _authz_event(self, error: Exception, view: RequestView) -> AuthEvent | None:
         """The ``authz_fail`` event of an ``insufficient_scope`` refusal, when events are

@@ -257,6 +257,17 @@ class TokenSources:
             raise InvalidRequest(f"the {marker!r} subprotocol is not followed by a token")
         return offered[at + 1]
 
+    def plain_bearer(self, value: str) -> str | None:
+        """The token of ``value`` when it is exactly ``<scheme> <token>`` (the scheme in any
+        case, one space, no whitespace or comma in the token), else ``None``: the common case,
+        in a few C-level string operations. Every other value is :meth:`extract`'s to judge.
+        """
+        if value[: self._prefix_len].lower() == self._prefix and len(value) <= self._max_header:
+            token = value[self._prefix_len :]
+            if token and " " not in token and "," not in token and "\t" not in token:
+                return token
+        return None
+
     def _from_header(self, view: RequestView) -> tuple[str, str] | None:
         assert self._header is not None
         values = view.get_all_capped(self._header, self._max_header)
@@ -265,11 +276,9 @@ class TokenSources:
         if len(values) > 1:
             raise InvalidRequest("more than one authorization header")
         raw = values[0]
-        # The common case, "Bearer <token>", with a few C-level string operations.
-        if raw[: self._prefix_len].lower() == self._prefix and len(raw) <= self._max_header:
-            token = raw[self._prefix_len :]
-            if token and " " not in token and "," not in token and "\t" not in token:
-                return token, "header"
+        plain = self.plain_bearer(raw)
+        if plain is not None:
+            return plain, "header"
         value = raw.strip()
         # Look at the scheme in a short prefix, and at the length before copying or scanning
         # the rest, so a huge header costs no more than a small one.

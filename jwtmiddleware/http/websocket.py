@@ -20,11 +20,25 @@ from __future__ import annotations
 
 import math
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
-__all__ = ["POLICY_VIOLATION", "TRY_AGAIN_LATER", "guard_websocket", "strip_token_protocols"]
+from ..core.errors import StoreUnavailable, TokenRevoked
+from .store_checks import revocation_query
+
+if TYPE_CHECKING:
+    from ..core.identity import Identity
+    from ..stores._changes import RevocationKeys
+    from ..stores.base import Store
+
+__all__ = [
+    "POLICY_VIOLATION",
+    "TRY_AGAIN_LATER",
+    "guard_websocket",
+    "strip_token_protocols",
+    "token_check",
+]
 
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -49,6 +63,40 @@ def strip_token_protocols(scope: MutableMapping[str, Any], marker: str) -> bool:
     del offered[at : at + 2]
     scope["subprotocols"] = offered
     return True
+
+
+def token_check(
+    identity: Identity,
+    *,
+    valid_until: float,
+    check_revoked: Callable[[RevocationKeys, float], None] | None,
+    keys: RevocationKeys | None,
+    store: Store | None,
+    fail_open: bool,
+) -> Check:
+    """What a websocket's every client message is checked against: the token's expiry
+    (``valid_until``, leeway included), and its revocations: the mirror's lookup
+    (``check_revoked`` on ``keys``), else the ``store`` asked (``None``: no store)."""
+    query = revocation_query(identity)
+
+    async def check(now: float) -> tuple[int, str] | None:
+        if now >= valid_until:
+            return POLICY_VIOLATION, "token expired"
+        try:
+            if check_revoked is not None and keys is not None:
+                check_revoked(keys, now)
+            elif (
+                store is not None and query is not None and await store.ais_revoked(query, now=now)
+            ):
+                return POLICY_VIOLATION, "token revoked"
+        except TokenRevoked:
+            return POLICY_VIOLATION, "token revoked"
+        except StoreUnavailable:
+            if not fail_open:
+                return TRY_AGAIN_LATER, "authentication temporarily unavailable"
+        return None
+
+    return check
 
 
 async def guard_websocket(

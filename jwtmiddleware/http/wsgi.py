@@ -10,19 +10,21 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, cast
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from ..core.settings import Settings
 from .csrf import form_value
 from .drive import run_sync
 from .middleware import IDENTITY_KEY, MiddlewareCore, as_auth_error, with_vary
+from .results import AuthResult
 from .sources import WSGIRequestView
 from .status import status_response
 
 if TYPE_CHECKING:
     from ..core.effects import ReadForm
-    from ..core.identity import Identity
     from ..stores.base import Store
+    from .refresh import RefreshPlan
 
 __all__ = ["JWTWSGIMiddleware", "WSGIApp"]
 
@@ -43,6 +45,35 @@ def _form_reader(environ: dict[str, Any]) -> Callable[[ReadForm], str | None]:
         return form_value(body, effect.field)
 
     return read_form
+
+
+def auth_headers_starter(
+    start_response: StartResponse, vary: str | None, plan: RefreshPlan | None
+) -> StartResponse:
+    """``start_response``, adding the middleware's headers: ``vary`` merged into the
+    application's own ``Vary``, and the renewed token of a sliding-refresh ``plan`` (a
+    ``functools.partial`` of :func:`start_with_auth_headers`)."""
+    return partial(start_with_auth_headers, start_response, vary, plan)
+
+
+def start_with_auth_headers(
+    start_response: StartResponse,
+    vary: str | None,
+    plan: RefreshPlan | None,
+    status: str,
+    headers: list[tuple[str, str]],
+    exc_info: Any = None,
+) -> Callable[[bytes], object]:
+    """Start the response with the middleware's headers added."""
+    out = with_vary(headers, vary) if vary is not None else list(headers)
+    if plan is not None:
+        try:
+            code = int(status.split(None, 1)[0])
+        except ValueError:
+            code = 500
+        if plan.applies_to(code, out):
+            out = plan.apply(out)
+    return start_response(status, out, exc_info)
 
 
 _STATUS_LINES = {
@@ -80,10 +111,11 @@ class JWTWSGIMiddleware(MiddlewareCore):
         self.app = app
         self._setup(settings, store, clock, metrics)
         self._fast = self.authenticator.fast_path
-        self._store_effects = self.authenticator.store_effects
+        self._bearer = self.authenticator.bearer
+        # Whether the fast lane may return a flow (the store asked per request).
+        self._fast_flows = self.authenticator.store_effects
         self._header_key = "HTTP_" + self.settings.header_name.upper().replace("-", "_")
         self._cookie_key = self.settings.access_cookie_name + "="
-        self._max_fast = len(self.settings.header_scheme) + 1 + self.settings.max_token_bytes
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         own = self._own_paths  # JWKS_PATH and STATUS_PATH, answered below; None: neither
@@ -92,76 +124,55 @@ class JWTWSGIMiddleware(MiddlewareCore):
             and environ.get("REQUEST_METHOD") != "OPTIONS"
             and (own is None or environ.get("PATH_INFO") not in own)
         ):
+            # The Bearer fast lane: a request with an Authorization header and no token cookie
+            # is decided from that value alone (servers join repeated headers: the lane sees
+            # the comma and leaves the value to the full path).
             authorization = environ.get(self._header_key)
             cookie = environ.get("HTTP_COOKIE")
-            try:
-                fast = None
-                if (
-                    authorization is not None
-                    and len(authorization) <= self._max_fast  # never hash a huge header
-                    and (cookie is None or self._cookie_key not in cookie)
-                ):
-                    now = self._clock()
-                    fast = self.authenticator.cached_header(authorization, now)
-                    if fast is None:
-                        fast = self.authenticator.bearer(
-                            authorization, None, now, raw=authorization
+            if authorization is not None and (cookie is None or self._cookie_key not in cookie):
+                try:
+                    # Any: a result, or a flow driven just below into one.
+                    decided: Any = self._bearer(authorization, self._clock())
+                    if (
+                        self._fast_flows
+                        and decided is not None
+                        and not isinstance(decided, AuthResult)
+                    ):
+                        decided = run_sync(decided, self.store, telemetry=self.telemetry)
+                except Exception as exc:  # noqa: BLE001 - every refusal is rendered, never a 500
+                    return self._refuse(
+                        as_auth_error(exc), WSGIRequestView(environ), start_response
+                    )
+                if decided is not None:
+                    environ[IDENTITY_KEY] = decided[0]
+                    vary = self._vary
+                    if vary is not None:  # auth_headers_starter(), without the call
+                        start_response = partial(
+                            start_with_auth_headers, start_response, vary, None
                         )
-                    if fast is not None:
-                        if self._check_revoked is not None:  # the mirror: no I/O
-                            self._check_revoked(fast[4], now)  # type: ignore[arg-type]
-                        elif self._store_effects:
-                            identity = cast("Identity", fast.identity)
-                            checks = self._store_checks(identity, now)
-                            run_sync(checks, self.store, telemetry=self.telemetry)
-            except Exception as exc:  # noqa: BLE001 - every refusal is rendered, never a 500
-                error = self._verified_error(exc, fast)
-                return self._refuse(error, WSGIRequestView(environ), start_response)
-            if fast is not None:
-                environ[IDENTITY_KEY] = fast.identity
-                if self._vary is None:
                     return self._downstream(environ, start_response)
-                vary_value: str = self._vary
+        return self._decide(environ, start_response)
 
-                def start_with_vary(
-                    status: str, headers: list[tuple[str, str]], exc_info: Any = None
-                ) -> Callable[[bytes], object]:
-                    return start_response(status, with_vary(headers, vary_value), exc_info)
-
-                return self._downstream(environ, start_with_vary)
+    def _decide(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """The full path: the authenticator's decision, its effects driven here."""
         view = WSGIRequestView(environ)
+        own = self._own_paths
         if own is not None and view.path in own:
             return self._serve_own(view, start_response)
-        authenticator = self.authenticator
         try:
-            if authenticator.needs_flow(view):
-                flow = authenticator.flow(view, self._clock())
-                result = run_sync(flow, self.store, _form_reader(environ), telemetry=self.telemetry)
-            else:
-                result = authenticator.decide(view, self._clock())
+            decided = self.authenticator.decide(view, self._clock())
+            if not isinstance(decided, AuthResult):
+                reader = _form_reader(environ)
+                decided = run_sync(decided, self.store, reader, telemetry=self.telemetry)
         except Exception as exc:  # noqa: BLE001 - every refusal is rendered, never a 500
             return self._refuse(as_auth_error(exc), view, start_response)
         if self.telemetry is not None:
-            self.telemetry.decided(result)
-        environ[IDENTITY_KEY] = result.identity
-        vary, plan = self._vary, result.refresh
-        if result.exempt or (vary is None and plan is None):
-            return self._downstream(environ, start_response)
-
-        def start_with_auth_headers(
-            status: str, headers: list[tuple[str, str]], exc_info: Any = None
-        ) -> Callable[[bytes], object]:
-            out = with_vary(headers, vary) if vary else list(headers)
-            if plan is not None:
-                try:
-                    code = int(status.split(None, 1)[0])
-                except ValueError:
-                    code = 500
-                if plan.applies_to(code, out):
-                    out = plan.apply(out)
-            return start_response(status, out, exc_info)
-
-        return self._downstream(environ, start_with_auth_headers)
+            self.telemetry.decided(decided)
+        environ[IDENTITY_KEY] = decided.identity
+        vary, plan = self._vary, decided.refresh
+        if not decided.exempt and (vary is not None or plan is not None):
+            start_response = auth_headers_starter(start_response, vary, plan)
+        return self._downstream(environ, start_response)
 
     def _serve_own(self, view: WSGIRequestView, start_response: StartResponse) -> Iterable[bytes]:
         """``JWKS_PATH`` or ``STATUS_PATH``, answered by the middleware itself."""

@@ -24,6 +24,7 @@ from ._fetch import (
     fetch_sync,
     parse_discovery,
 )
+from ._lookup import cache_for, candidates_flow
 from ._parse import cache_lifetime, parse_jwks
 from ._refresh import RemoteKeysRefresher, aperform, perform
 from ._types import FetchNeeded, Headers, KeyFetchError, header_value
@@ -37,7 +38,9 @@ __all__ = [
     "Response",
     "adiscover_jwks_uri",
     "aperform",
+    "cache_for",
     "cache_lifetime",
+    "candidates_flow",
     "check_url",
     "discover_jwks_uri",
     "discovery_request",

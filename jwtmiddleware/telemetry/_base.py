@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 import weakref
 from collections.abc import Callable, Generator, Mapping
+from types import GeneratorType
 from typing import TYPE_CHECKING, Any
 
 from ..core.reasons import ALLOWED
@@ -14,11 +15,9 @@ from .events import EVENTS
 
 if TYPE_CHECKING:
     from ..core.effects import Effect
-    from ..core.identity import Identity
     from ..http.decision import AuthResult
     from ..http.sources import RequestView
     from ..keysets import RemoteKeySetCache
-    from ..stores._changes import RevocationKeys
     from ..stores.mirror import Mirror
 
 __all__ = ["Telemetry", "annotating"]
@@ -29,8 +28,18 @@ VERIFY_BUCKETS = (5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e
 #: Buckets of ``store_duration`` (seconds).
 STORE_BUCKETS = (1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 0.25, 0.5, 1.0)
 
-Check = Callable[["RevocationKeys", float], None]
-StoreChecks = Callable[["Identity", float], Generator["Effect", Any, None]]
+#: The fast lane's last step: a result, or the flow (generator) that finishes it.
+Settle = Callable[["AuthResult", float], Any]
+
+
+def _refusals_counted(
+    flow: Generator[Effect, Any, Any], refused: Callable[[], object]
+) -> Generator[Effect, Any, Any]:
+    try:
+        return (yield from flow)
+    except Exception:
+        refused()
+        raise
 
 
 class Telemetry:
@@ -119,41 +128,22 @@ class Telemetry:
 
     # -- the request path --------------------------------------------------------------------
 
-    def fast_check(self, check: Check | None) -> Check:
-        """The shortcut's revocation check (``None``: no store), counting the verified
-        requests that reach it and those it refuses."""
-        reached = self.counts.fast_reached.add
-        if check is None:
-
-            def counted(keys: RevocationKeys, now: float) -> None:
-                reached()
-
-            return counted
-        refused_after = self.counts.fast_refused_after.add
-
-        def counted_check(keys: RevocationKeys, now: float) -> None:
-            reached()
-            try:
-                check(keys, now)
-            except Exception:
-                refused_after()
-                raise
-
-        return counted_check
-
-    def fast_store_checks(self, store_checks: StoreChecks) -> StoreChecks:
-        """The shortcut's store checks when the store is asked per request, counted the same
-        way as :meth:`fast_check`."""
+    def counted_settle(self, settle: Settle) -> Settle:
+        """The fast lane's last step (revocation: the mirror's lookups or the store asked),
+        counting the verified requests that reach it and those it refuses."""
         reached = self.counts.fast_reached.add
         refused_after = self.counts.fast_refused_after.add
 
-        def counted(identity: Identity, now: float) -> Generator[Effect, Any, None]:
+        def counted(verified: AuthResult, now: float) -> Any:
             reached()
             try:
-                yield from store_checks(identity, now)
+                decided = settle(verified, now)
             except Exception:
                 refused_after()
                 raise
+            if type(decided) is GeneratorType:
+                return _refusals_counted(decided, refused_after)
+            return decided
 
         return counted
 

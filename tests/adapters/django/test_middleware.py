@@ -265,10 +265,12 @@ def test_no_sliding_refresh_on_refusals(client: Client, clock: FrozenClock) -> N
 
 @pytest.mark.anyio
 async def test_async_chain_drives_the_async_flow(
-    aclient: AsyncClient, monkeypatch: pytest.MonkeyPatch
+    aclient: AsyncClient, monkeypatch: pytest.MonkeyPatch, configure: Configure
 ) -> None:
     from django_jwtmiddleware import middleware
     from jwtmiddleware.http.drive import run_async as original
+
+    configure(jwt={"STORE_MAX_LAG": 0})  # the store asked per request: a flow of effects
 
     calls: list[str] = []
 
