@@ -186,10 +186,31 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+#: Options whose value may start with "-" (a jti or sid from another issuer): argparse would
+#: read ``--jti -abc`` as two options, so the pair is passed on as ``--jti=-abc`` (a value
+#: starting with "--" still needs the ``--jti=--abc`` form).
+_ID_OPTIONS = frozenset({"--jti", "--subject", "--session", "--issuer"})
+
+
+def _glued(argv: list[str]) -> list[str]:
+    out: list[str] = []
+    index = 0
+    while index < len(argv):
+        arg = argv[index]
+        value = argv[index + 1] if index + 1 < len(argv) else ""
+        if arg in _ID_OPTIONS and value.startswith("-") and not value.startswith("--"):
+            out.append(f"{arg}={value}")
+            index += 2
+            continue
+        out.append(arg)
+        index += 1
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_glued(sys.argv[1:] if argv is None else list(argv)))
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 2

@@ -50,8 +50,12 @@ def _b64(data: bytes) -> str:
 
 
 def new_token_id() -> str:
-    """128 random bits, URL-safe: for ``jti``, ``sid`` and CSRF values."""
-    return secrets.token_urlsafe(16)
+    """128 random bits, URL-safe: for ``jti``, ``sid`` and CSRF values. Never starts with
+    ``-``, so an id can be passed to a command line as it is (``revoke --session <sid>``)."""
+    while True:
+        value = secrets.token_urlsafe(16)
+        if value[0] != "-":
+            return value
 
 
 def encode_compact(key: VerificationKey, header: Mapping[str, Any], payload: bytes) -> str:

@@ -10,10 +10,10 @@ like ``httpx.Auth.auth_flow``, which the drivers in :mod:`.drive` run synchronou
 asynchronously (ASGI). Nothing here does I/O or reads a clock; the store is consulted only
 after the signature and every claim check passed.
 
-The Bearer fast lane (:meth:`Authenticator.bearer`) enters the same decision after its first
-steps: it finds a request's verified token by the raw ``Authorization`` value (one dictionary
-lookup on a hit) and joins at :meth:`Authenticator._settle`, the step every verified request
-goes through.
+The Bearer fast lane (:mod:`.fast_lane`, ``Authenticator.bearer``) enters the same decision
+after its first steps: it finds a request's verified token by the raw ``Authorization`` value
+(one dictionary lookup on a hit) and joins at :meth:`Authenticator._settle`, the step every
+verified request goes through.
 
 ::
 
@@ -23,24 +23,18 @@ goes through.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Hashable
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Callable
+from typing import TYPE_CHECKING, cast
 
-from ..core._lru import TokenCache
-from ..core.claims import ClaimCheck, parse_scopes, require_scopes, run_checks
 from ..core.effects import ReadForm
 from ..core.errors import (
     AuthenticationError,
     ConfigurationError,
-    StoreStale,
     StoreUnavailable,
-    TokenMissing,
 )
-from ..core.identity import Claims, Credentials, Identity, build_identity
-from ..core.verifier import ParsedToken, Verifier
-from ..stores._changes import revocation_keys
+from ..core.identity import Identity
 from .csrf import CSRFGuard
+from .fast_lane import BearerLane, fast_lane_applies
 from .one_time import OneTimeTokens
 from .paths import EXEMPT, ONE_TIME, OPTIONAL, REQUIRED, PathRules
 from .refresh import SlidingRefresh
@@ -55,6 +49,7 @@ from .results import (
 )
 from .sources import TokenSources
 from .store_checks import StoreChecks
+from .verification import RemoteKeysNeeded, TokenVerification
 
 if TYPE_CHECKING:
     from ..core.settings import Settings
@@ -73,27 +68,6 @@ __all__ = [
     "Decision",
     "PathRules",
 ]
-
-logger = logging.getLogger("jwtmiddleware")
-
-_new_result = tuple.__new__  # a NamedTuple without its Python-level __new__
-_CREDENTIALS_MEMORY = 1024
-
-
-class _RemoteKeysNeeded(Exception):
-    """No local key fits: the decision must consult the remote key set."""
-
-    def __init__(self, token: str, source: str, parsed: ParsedToken) -> None:
-        super().__init__("remote keys needed")
-        self.token, self.source, self.parsed = token, source, parsed
-
-
-def _claim_checks(settings: Settings) -> tuple[ClaimCheck, ...]:
-    # The settings converted import strings to callables when they were built.
-    checks = [cast("ClaimCheck", check) for check in settings.claim_checks]
-    if settings.required_scopes:
-        checks.insert(0, require_scopes(*settings.required_scopes, claim=settings.scope_claim))
-    return tuple(checks)
 
 
 class Authenticator:
@@ -119,32 +93,38 @@ class Authenticator:
         telemetry: Telemetry | None = None,
     ) -> None:
         self.settings = settings
-        self._keyset = settings.keyset
         #: The cache of keys fetched from ``JWKS_URL`` (``None`` without one).
         self.remote_keys = self._remote_key_cache(settings, jwks_url)
-        self._key_generation = 0
-        # Verified tokens are remembered here, as ready results, not in the verifier: by the
-        # token (the full path), and by the raw Authorization value (the fast lane). The two
-        # kinds of key never meet: a verified token holds no space, a header value always one.
-        self.verifier = Verifier(settings, cache_size=0)
-        self._cache_size = settings.verified_cache_size
-        self._results: TokenCache[AuthResult] = TokenCache(self._cache_size)
         self.sources = TokenSources(settings)
         self.paths = PathRules(settings)
         self.csrf = CSRFGuard(settings)
         self.refresher = SlidingRefresh(settings)
         self._refreshes = self.refresher.enabled
-        self._checks = _claim_checks(settings)
-        self._scope_claim = settings.scope_claim
-        # One Credentials per set of scopes: tokens of one kind share them.
-        self._credentials: dict[frozenset[str], Credentials] = {}
-        #: Requests let through because the store failed under ``STORE_FAILURE = "open"``.
-        self.store_failures_allowed = 0
-        self._fail_open = settings.store_failure == "open"
+        uses_store = settings.store is not None if has_store is None else has_store
+        self._tokens = TokenVerification(
+            settings, self.sources, remote_keys=self.remote_keys is not None,
+            mirrored=uses_store and mirror is not None,
+        )  # fmt: skip
+        #: The verifier (signature and claims) behind every decision.
+        self.verifier = self._tokens.verifier
+        self._results = self._tokens.results
+        #: ``identity_from_claims(claims, source)``: the :class:`Identity` of verified claims.
+        self.identity_from_claims = self._tokens.identity_from_claims
+        self._store_checks = StoreChecks(fail_open=settings.store_failure == "open")
         self._csrf_cookie = settings.csrf_protection and "cookie" in settings.sources
-        self._setup_store(settings, has_store, mirror)
-        self._setup_fast_lane(settings)
+        self._setup_store(uses_store, mirror)
+        #: Whether :attr:`bearer` may answer before the full path: nothing about the request
+        #: but its ``Authorization`` value can change the answer.
+        self.fast_path = (
+            self.remote_keys is None
+            and not self._refreshes
+            and fast_lane_applies(settings, self.paths)
+        )
         self._instrument(telemetry)
+        #: ``bearer(authorization, now)``: the Bearer fast lane (see :class:`BearerLane`).
+        self.bearer = BearerLane(
+            settings, self._results, self.sources, self._tokens.verified, self._fast_settle
+        ).decide
 
     @staticmethod
     def _remote_key_cache(settings: Settings, jwks_url: str | None) -> RemoteKeySetCache | None:
@@ -157,11 +137,9 @@ class Authenticator:
 
         return cache_for(settings, url)
 
-    def _setup_store(
-        self, settings: Settings, has_store: bool | None, mirror: Mirror | None
-    ) -> None:
+    def _setup_store(self, uses_store: bool, mirror: Mirror | None) -> None:
         #: Whether a store is consulted (revocation, sessions, one-time tokens).
-        self.uses_store = settings.store is not None if has_store is None else has_store
+        self.uses_store = uses_store
         #: The revocation mirror the store checks read (``None``: they ask the store).
         self.mirror = mirror if self.uses_store else None
         #: Whether the store is asked per request (a store without a mirror).
@@ -171,13 +149,12 @@ class Authenticator:
         #: mirror is older than ``STORE_MAX_LAG`` under ``STORE_FAILURE = "closed"`` (under
         #: ``"open"`` the request passes and is counted). ``None`` without a mirror.
         self.check_revoked = (
-            None if self.mirror is None else self.mirror.checker(on_stale=self._when_stale)
+            None if self.mirror is None else self.mirror.checker(self._store_checks.when_stale)
         )
-        self._store_checks = StoreChecks(self._allowed_despite)
         self._one_time = (
-            OneTimeTokens(settings, self.sources, self.identity_from_claims,
+            OneTimeTokens(self.settings, self.sources, self.identity_from_claims,
                           self._store_checks, self.mirror)
-            if settings.one_time_paths
+            if self.settings.one_time_paths
             else None
         )  # fmt: skip
         #: Whether :meth:`decide` may return a flow (effects to drive) rather than a result.
@@ -188,36 +165,20 @@ class Authenticator:
             or self.remote_keys is not None
         )
 
-    def _setup_fast_lane(self, settings: Settings) -> None:
-        #: Whether :meth:`bearer` may answer before the full path: nothing about the request
-        #: but its ``Authorization`` value can change the answer.
-        self.fast_path = (
-            self.remote_keys is None
-            and not self.paths.has_rules
-            and not self._refreshes
-            and "query" not in settings.sources
-            and "header" in settings.sources
-            and settings.required
-        )
-        # Longer than this, a value is no plain Bearer token: never hashed, the full path judges.
-        self._max_fast = len(settings.header_scheme) + 1 + settings.max_token_bytes
-        self._plain_bearer = self.sources.plain_bearer
-        # The cache's raw accessors (see TokenCache.entry): a hit costs no Python call.
-        self._entry, self._touch = self._results.entry, self._results.touch
-
     def _instrument(self, telemetry: Telemetry | None) -> None:
         # The places a token is verified or found, and the fast lane's last step; with
         # metrics, wrapped to time misses and count what the cache and the store answered (no
         # cost without metrics: the methods themselves, or nothing to call at all).
-        self._verified: Callable[..., AuthResult] = self._verify_token
-        self._find_verified: Callable[[RequestView, float, str], AuthResult | None] = self._find
+        self._find_verified: Callable[[RequestView, float, str], AuthResult | None] = (
+            self._tokens.find
+        )
         self._fast_settle: Callable[[AuthResult, float], Decision] | None = (
             self._settle if self.uses_store else None
         )
         if telemetry is None:
             return
-        self._verified = telemetry.timed_verification(self._verify_token)
-        self._find_verified = telemetry.counted_verify(self._find)
+        self._tokens.instrument(telemetry)
+        self._find_verified = telemetry.counted_verify(self._tokens.find)
         self._fast_settle = telemetry.counted_settle(self._settle)
         if self.remote_keys is not None:
             telemetry.watch_keys(self.remote_keys)
@@ -236,7 +197,7 @@ class Authenticator:
             return self._one_time.flow(view, now, purpose)
         try:
             verified = self._find_verified(view, now, rule)
-        except _RemoteKeysNeeded as need:
+        except RemoteKeysNeeded as need:
             return self._with_remote_keys(need, view, now)
         if verified is None:
             return ANONYMOUS_RESULT
@@ -245,41 +206,6 @@ class Authenticator:
     def flow(self, view: RequestView, now: float) -> Flow:
         """:meth:`decide` as one generator, for callers that always drive effects."""
         return (yield from finish(self.decide(view, now)))
-
-    def bearer(self, authorization: str | bytes, now: float) -> Decision | None:
-        """The Bearer fast lane: decide a request whose only credential is ``authorization``.
-
-        Valid only when :attr:`fast_path` is true; the caller has checked that the request has
-        exactly one ``Authorization`` header (``HEADER_NAME``) and no token cookie. A hit is
-        one dictionary lookup by the raw value (an ASGI header's ``bytes`` or a WSGI environ's
-        ``str``); a miss verifies the token and remembers it under that value. Then the
-        decision continues as for every verified request (:meth:`_settle`). ``None``: the
-        value is not a plain ``Bearer <token>``, and the full path decides.
-        """
-        if len(authorization) > self._max_fast:
-            return None  # never hash a huge header
-        result: AuthResult | None
-        entry = self._entry(authorization)
-        if entry is not None and entry[1] <= now < entry[2]:
-            try:  # noqa: SIM105 - a context manager per hit costs more
-                self._touch(authorization)
-            except KeyError:  # evicted meanwhile: still valid for this request
-                pass
-            result = entry[0]
-        else:
-            result = self._results.get(authorization, now)  # out of its window: refused
-        if result is None:
-            text = (
-                authorization.decode("latin-1")
-                if isinstance(authorization, bytes)
-                else authorization
-            )
-            token = self._plain_bearer(text)
-            if token is None:
-                return None
-            result = self._verified(token, "header", now, authorization)
-        settle = self._fast_settle
-        return result if settle is None else settle(result, now)
 
     def _rule(self, view: RequestView) -> tuple[str, str]:
         if view.method == "OPTIONS" and view.get("access-control-request-method") is not None:
@@ -327,7 +253,7 @@ class Authenticator:
     def _asked_store(self, verified: AuthResult, now: float) -> Flow:
         identity = cast("Identity", verified.identity)
         try:
-            yield from self._store_checks.run(identity, now, fail_open=self._fail_open)
+            yield from self._store_checks.run(identity, now)
         except (AuthenticationError, StoreUnavailable) as exc:
             with_claims(exc, verified)
             raise
@@ -337,90 +263,20 @@ class Authenticator:
         plan = self.refresher.plan(cast("Identity", verified.identity), now)
         return verified if plan is None else verified._replace(refresh=plan)
 
-    def _with_remote_keys(self, need: _RemoteKeysNeeded, view: RequestView, now: float) -> Flow:
+    def _with_remote_keys(self, need: RemoteKeysNeeded, view: RequestView, now: float) -> Flow:
         from ..keysets import candidates_flow
 
         cache = self.remote_keys
         assert cache is not None
-        parsed = need.parsed
-        keys = yield from candidates_flow(cache, parsed.alg, parsed.kid, now)
-        if cache.generation != self._key_generation:
-            # The trusted keys changed: tokens verified with the old set are forgotten.
-            self._key_generation = cache.generation
-            self.clear_cache()
-        claims, window = self.verifier.finish_claims(parsed, keys, now)
-        verified = self._remember(need.source, claims, window, need.token)
+        keys = yield from candidates_flow(cache, need.parsed.alg, need.parsed.kid, now)
+        verified = self._tokens.with_fetched_keys(need, keys, now, cache.generation)
         return (yield from finish(self._admit(verified, view, now)))
 
-    # -- finding and verifying the token ---------------------------------------------------------
-
-    def _find(self, view: RequestView, now: float, rule: str) -> AuthResult | None:
-        """The verified caller (cached per token while its time claims hold), or ``None``."""
-        found = self.sources.extract(view)
-        if found is None:
-            if rule is OPTIONAL:
-                return None
-            raise TokenMissing("no credentials")
-        token, source = found
-        cached = self._results.get(token, now)
-        if cached is not None and cached.identity.source == source:
-            return cached
-        return self._verified(token, source, now)
-
-    def _verify_token(
-        self, token: str, source: str, now: float, key: Hashable = None
-    ) -> AuthResult:
-        """Verify a token that is not in the cache, and remember the result under ``key``
-        (the raw header value on the fast lane, else the token)."""
-        parsed = self.verifier.parse(token)
-        keys = self._keyset.candidates(parsed.alg, parsed.kid)
-        if not keys and self.remote_keys is not None:
-            raise _RemoteKeysNeeded(token, source, parsed)
-        claims, window = self.verifier.finish_claims(parsed, keys, now)
-        return self._remember(source, claims, window, token if key is None else key)
-
-    def _remember(
-        self, source: str, claims: Claims, window: tuple[float, float], key: Hashable
-    ) -> AuthResult:
-        """The result for verified claims (custom checks, identity, credentials), cached."""
-        try:
-            if self._checks:
-                run_checks(self._checks, claims)
-            identity = self.identity_from_claims(claims, source)
-        except AuthenticationError as exc:  # the signature held: the log line may name sub
-            exc.claims = claims
-            raise
-        scopes = identity.scopes
-        credentials = self._credentials.get(scopes)
-        if credentials is None:
-            if len(self._credentials) >= _CREDENTIALS_MEMORY:
-                self._credentials.clear()
-            credentials = self._credentials[scopes] = Credentials(scopes)
-        keys = revocation_keys(claims) if self.mirror is not None else None
-        result: AuthResult = _new_result(AuthResult, (identity, credentials, False, None, keys))
-        if self._cache_size:
-            self._results.put(key, result, window)
-        return result
+    @property
+    def store_failures_allowed(self) -> int:
+        """Requests let through because the store failed under ``STORE_FAILURE = "open"``."""
+        return self._store_checks.allowed
 
     def clear_cache(self) -> None:
         """Forget every verified token (after the trusted keys changed)."""
         self._results.clear()
-
-    def identity_from_claims(self, claims: dict[str, Any], source: str) -> Identity:
-        """Build the :class:`Identity` of verified claims."""
-        get = claims.get
-        return build_identity(
-            get("sub"), claims, parse_scopes(claims, self._scope_claim), get("sid"),
-            get("jti"), source,
-        )  # fmt: skip
-
-    # -- the store's failures --------------------------------------------------------------------
-
-    def _when_stale(self, exc: StoreStale) -> None:
-        if not self._fail_open:
-            raise exc
-        self._allowed_despite(exc)
-
-    def _allowed_despite(self, exc: StoreUnavailable) -> None:
-        self.store_failures_allowed += 1
-        logger.warning("store unavailable, request allowed (STORE_FAILURE=open): %s", exc)

@@ -4,11 +4,11 @@ revocation, then session activity, as effects the drivers answer."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
 from ..core.effects import Effect, StoreCall
-from ..core.errors import StoreUnavailable, TokenRevoked
+from ..core.errors import StoreStale, StoreUnavailable, TokenRevoked
 from ..stores._changes import GENERATION_CLAIM
 from ..stores.base import RevocationQuery
 
@@ -39,28 +39,42 @@ def revocation_query(identity: Identity) -> RevocationQuery:
 
 
 class StoreChecks:
-    """Asks the store whether a verified token is revoked and records session activity.
+    """Asks the store whether a verified token is revoked and records session activity, and
+    applies ``STORE_FAILURE`` when the store (or the mirror) cannot answer.
 
-    :param allowed_despite: called when a failing store lets a request through
-        (``STORE_FAILURE = "open"``).
+    :param fail_open: ``STORE_FAILURE = "open"``: a request the store cannot check passes
+        (counted in :attr:`allowed` and logged) instead of being answered 503.
     """
 
-    def __init__(self, allowed_despite: Callable[[StoreUnavailable], None]) -> None:
-        self._allowed_despite = allowed_despite
+    def __init__(self, *, fail_open: bool) -> None:
+        self.fail_open = fail_open
+        #: Requests let through because the store failed under ``STORE_FAILURE = "open"``.
+        self.allowed = 0
         self._touched: dict[str, float] = {}
 
+    def when_stale(self, exc: StoreStale) -> None:
+        """The mirror is older than ``STORE_MAX_LAG``: refuse, or let through and count."""
+        if not self.fail_open:
+            raise exc
+        self.allowed_despite(exc)
+
+    def allowed_despite(self, exc: StoreUnavailable) -> None:
+        """Count and log a request let through although the store failed."""
+        self.allowed += 1
+        logger.warning("store unavailable, request allowed (STORE_FAILURE=open): %s", exc)
+
     def run(
-        self, identity: Identity, now: float, *, fail_open: bool
+        self, identity: Identity, now: float, *, fail_open: bool | None = None
     ) -> Generator[Effect, Any, None]:
-        """Refuse a revoked token (``TokenRevoked``) or, under ``fail_open=False``, a store
-        that cannot answer (``StoreUnavailable``); then touch the session (at most once a
-        minute; a failure there is logged, never refused)."""
+        """Refuse a revoked token (``TokenRevoked``) or, unless ``fail_open`` (default: the
+        policy's), a store that cannot answer (``StoreUnavailable``); then touch the session
+        (at most once a minute; a failure there is logged, never refused)."""
         try:
             revoked = yield StoreCall("is_revoked", (revocation_query(identity),), {"now": now})
         except StoreUnavailable as exc:
-            if not fail_open:
+            if not (self.fail_open if fail_open is None else fail_open):
                 raise
-            self._allowed_despite(exc)
+            self.allowed_despite(exc)
             return
         if revoked:
             error = TokenRevoked("revoked in the store")

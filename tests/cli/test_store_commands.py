@@ -109,3 +109,30 @@ def test_counts_are_singular_and_plural() -> None:
     assert [count(n, "session") for n in (0, 1, 2)] == ["0 sessions", "1 session", "2 sessions"]
     assert count(1, "entry", "entries") == "1 entry"
     assert count(3, "entry", "entries") == "3 entries"
+
+
+def test_ids_starting_with_a_dash_are_values_not_options(tmp_path: Path) -> None:
+    # Another issuer's jti may start with "-": "--jti -abc" revokes it (argparse alone would
+    # read "-abc" as an unknown option); an option name after --subject is still an error.
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    env = {"JWTMIDDLEWARE_STORE": url, "JWTMIDDLEWARE_ISSUER": "https://i.test"}
+    out = run("revoke", "--jti", "-abc", env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "revoked token -abc\n"
+    settings = Settings(secret=SECRET, store=url, issuer="https://i.test")
+    manager = SessionManager(settings)
+    query = RevocationQuery("https://i.test", None, "-abc", None, None)
+    assert manager.store.is_revoked(query, now=time.time())
+    manager.close()
+    refused = run("revoke", "--subject", "--issuer", "x", env=env)
+    assert refused.returncode == 2
+    assert "expected one argument" in refused.stderr
+
+
+def test_generated_ids_never_start_with_a_dash() -> None:
+    from jwtmiddleware.core.issuer import new_token_id
+
+    ids = [new_token_id() for _ in range(5000)]  # ~1 in 64 raw draws starts with "-"
+    assert not [i for i in ids if i.startswith("-")]
+    assert len(set(ids)) == len(ids)
+    assert all(len(i) == 22 for i in ids)
