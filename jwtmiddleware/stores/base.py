@@ -108,7 +108,7 @@ class Store(AsyncTwins):
 
     def _published(self, changes: Iterable[Change], now: float) -> None:
         """Apply changes this store just wrote to every mirror of it in this process."""
-        from .mirror import publish_local
+        from ._mirror_registry import publish_local
 
         publish_local(self.log_identity, changes, now)
 
