@@ -13,21 +13,24 @@ Writes made in this process apply to every mirror of the same store at once
 only ever adds or extends revocations, so a resync merges the snapshot into what the mirror
 already holds: a store that lost data (a restart without persistence, a failover that lost
 writes) never silently un-revokes a token this process knew about.
+
+The request path's check itself is built in :mod:`._mirror_check`, and this process's registry
+of mirrors (by store, and for ``fork()``) lives in :mod:`._mirror_registry`.
 """
 
 from __future__ import annotations
 
 import math
-import os
 import threading
 import time
-import weakref
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import StoreStale, TokenRevoked
 from ._changes import Change, ChangeLog, LogPosition, RevocationKeys
+from ._mirror_check import revocation_checker
+from ._mirror_registry import publish_local, register_mirror
 from ._state import RevocationState
 
 if TYPE_CHECKING:
@@ -38,21 +41,6 @@ __all__ = ["Mirror", "publish_local"]
 _monotonic = time.monotonic
 #: Most session ids whose activity waits to be written behind.
 _ACTIVITY_MEMORY = 100_000
-
-# Every mirror of this process, by the identity of the store it mirrors.
-_by_identity: dict[Hashable, weakref.WeakSet[Mirror]] = {}
-_registry_lock = threading.Lock()
-
-
-def publish_local(identity: Hashable, changes: Iterable[Change], now: float) -> None:
-    """Apply ``changes`` (just written to the store named ``identity``) to every mirror of it in
-    this process, so a revocation takes effect here at once."""
-    mirrors = _by_identity.get(identity)
-    if not mirrors:
-        return
-    batch = list(changes)
-    for mirror in list(mirrors):
-        mirror.apply(batch, now)
 
 
 class Mirror:
@@ -114,10 +102,7 @@ class Mirror:
         self._abandoned: list[object] = []  # inherited across fork(): kept, never closed
         self._stopped = False
         self._strict = self.checker(_refuse)
-        _all_mirrors.add(self)
-        if identity is not None:
-            with _registry_lock:
-                _by_identity.setdefault(identity, weakref.WeakSet()).add(self)
+        register_mirror(self, identity)
 
     def __repr__(self) -> str:
         return f"<Mirror {self.identity!r} max_lag={self.max_lag}>"
@@ -146,45 +131,7 @@ class Mirror:
             ``STORE_TIMEOUT`` while starting): raise to refuse the request, return to let it
             through unchecked (``STORE_FAILURE = "open"``).
         """
-        state, activity, when_stale = self.state, self.activity, self._when_stale
-        get_token, get_session, get_subject = (
-            state.tokens.get, state.sessions.get, state.subjects.get
-        )  # fmt: skip
-
-        def check(keys: RevocationKeys, now: float) -> None:
-            if _monotonic() >= self.fresh_until:
-                try:
-                    when_stale()
-                except StoreStale as exc:
-                    on_stale(exc)
-                    return
-            token, session, subject, issued_at, sid, generation = keys
-            if sid is not None:
-                activity[sid] = now
-            if token is not None:
-                exp = get_token(token)
-                if exp is not None and exp > now:
-                    raise TokenRevoked("the token was revoked", code="revoked_token")
-            if session is not None:
-                exp = get_session(session)
-                if exp is not None and exp > now:
-                    raise TokenRevoked("the token's session was revoked", code="revoked_session")
-            if subject is not None:
-                mark = get_subject(subject)
-                if mark is not None and mark[1] > now:
-                    # A token of ours carries the subject's generation when it was issued: an
-                    # exact order, even within one clock tick. Others are judged by iat.
-                    if generation is not None:
-                        if generation < mark[2]:
-                            raise TokenRevoked(
-                                "the subject was logged out everywhere", code="revoked_subject"
-                            )
-                    elif issued_at is None or issued_at < mark[0]:
-                        raise TokenRevoked(
-                            "the subject was logged out everywhere", code="revoked_subject"
-                        )
-
-        return check
+        return revocation_checker(self, on_stale)
 
     def revoked(self, keys: RevocationKeys, now: float) -> bool:
         """Whether the token these keys describe is revoked (see :meth:`checker`).
@@ -309,19 +256,5 @@ class Mirror:
         self.activity.clear()
 
 
-_all_mirrors: weakref.WeakSet[Mirror] = weakref.WeakSet()
-
-
 def _refuse(exc: StoreStale) -> None:
     raise exc
-
-
-def _after_fork_in_child() -> None:
-    global _registry_lock
-    _registry_lock = threading.Lock()
-    for mirror in list(_all_mirrors):
-        mirror._after_fork()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
