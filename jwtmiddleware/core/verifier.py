@@ -9,15 +9,23 @@ signature, and only then the claims, with time claims compared to the ``now`` pa
 
 from __future__ import annotations
 
-import binascii
 import math
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import _json
 from ._lru import TokenCache
+from ._segments import (
+    MAX_NUMERIC,
+    b64decode,
+    check_header,
+    decode_segment,
+    json_object,
+    media_type,
+    numeric,
+    shape_problem,
+)
 from .errors import (
     ClaimCheckFailed,
     InvalidSignature,
@@ -33,24 +41,13 @@ if TYPE_CHECKING:
     from .keys import VerificationKey
     from .settings import Settings
 
-__all__ = ["ParsedToken", "VerifiedToken", "Verifier"]
+__all__ = ["ParsedToken", "VerifiedToken", "Verifier", "b64decode"]
 
-_B64URL_AND_DOT = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_."
-_B64_VALUE = [0] * 256  # the 6-bit value of each base64url byte (only those are ever looked up)
-for _index, _byte in enumerate(_B64URL_AND_DOT[:64]):
-    _B64_VALUE[_byte] = _index
 _MAX_ID = 255  # sub, jti, sid, kid
-_MAX_NUMERIC = 2**53  # larger NumericDates are not real times
-_UNUSED_BITS_MASK = {2: 0x0F, 3: 0x03}
 _HEADER_MEMORY = 256
-_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
-_PADDING = {0: b"", 2: b"==", 3: b"="}
 _INF = math.inf
 _loads = _json.loads
-
 _PLUS, _SLASH, _EQUALS = b"+/="  # int needles: "in" is a plain memchr then
-if sys.version_info < (3, 11):  # pragma: no cover - Python 3.10 has no strict_mode
-    _STANDARD = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,65 +60,6 @@ class VerifiedToken:
     header: dict[str, Any]
     #: The claims (read-only: shared by every request presenting the same token).
     claims: Claims
-
-
-def b64decode(segment: str) -> bytes:
-    """Strict, canonical base64url without padding."""
-    try:
-        data = segment.encode("ascii")
-    except UnicodeEncodeError:
-        raise TokenMalformed("bad base64url") from None
-    if _PLUS in data or _SLASH in data or _EQUALS in data:
-        raise TokenMalformed("bad base64url")
-    return _b64decode(data)
-
-
-def _b64decode(segment: bytes) -> bytes:
-    rem = len(segment) % 4
-    if rem == 1:
-        raise TokenMalformed("impossible base64url length")
-    mask = _UNUSED_BITS_MASK.get(rem)
-    if mask is not None and _B64_VALUE[segment[-1]] & mask:
-        raise TokenMalformed("non-canonical base64url")
-    try:
-        # "+", "/" and "=" were refused by the caller: translate, and let the strict decoder
-        # refuse anything else outside the alphabet.
-        data = segment.translate(_TO_STANDARD) + _PADDING[rem]
-        if sys.version_info >= (3, 11):
-            # Refuses every byte outside the alphabet, and padding anywhere but at the end.
-            return binascii.a2b_base64(data, strict_mode=True)
-        if data.translate(None, _STANDARD):  # pragma: no cover - Python 3.10
-            raise TokenMalformed("bad base64url")
-        return binascii.a2b_base64(data)  # pragma: no cover - Python 3.10
-    except (binascii.Error, ValueError) as exc:
-        raise TokenMalformed("bad base64url") from exc
-
-
-def _object(data: bytes, what: str, *, strict: bool) -> dict[str, Any]:
-    try:
-        value = _json.loads_strict(data) if strict else _json.loads(data)
-    except (ValueError, RecursionError, UnicodeDecodeError, TypeError) as exc:
-        raise TokenMalformed(f"{what} is not valid JSON") from exc
-    if not isinstance(value, dict):
-        raise TokenMalformed(f"{what} is not a JSON object")
-    return value
-
-
-def _numeric(claims: dict[str, Any], name: str) -> float:
-    """The NumericDate claim ``name`` (present), or the refusal saying what is wrong with it."""
-    value = claims[name]
-    if value is None:
-        raise ClaimCheckFailed(f"{name} is null")
-    if type(value) is not int and type(value) is not float:
-        raise ClaimCheckFailed(f"{name} is not a JSON number")
-    if not 0 <= value <= _MAX_NUMERIC:  # also false for NaN; inf and huge ints are out of range
-        raise ClaimCheckFailed(f"{name} is out of range")
-    return float(value)
-
-
-def _media_type(value: str) -> str:
-    value = value.lower()
-    return value[12:] if value.startswith("application/") else value
 
 
 class ParsedToken(NamedTuple):
@@ -164,7 +102,7 @@ class Verifier:
         self._issuer = settings.issuer
         self._audience = frozenset(settings.audience)
         self._required = settings.required_claims
-        self._typ = _media_type(settings.token_type) if settings.token_type else None
+        self._typ = media_type(settings.token_type) if settings.token_type else None
         size = settings.verified_cache_size if cache_size is None else cache_size
         self._cache_size = size
         self._cache: TokenCache[VerifiedToken] = TokenCache(size)
@@ -199,13 +137,13 @@ class Verifier:
         try:
             raw = token.encode("ascii")
         except UnicodeEncodeError:
-            raise TokenMalformed(self._shape_problem(token)) from None
+            raise TokenMalformed(shape_problem(token)) from None
         parts = raw.split(b".")
         # Three non-empty segments of the base64url alphabet: "+", "/" and "=" are looked for
         # here (memchr), every other stray byte is refused by the strict decoding below, which
         # covers all three segments before the signature is checked.
         if len(parts) != 3 or b"" in parts or _PLUS in raw or _SLASH in raw or _EQUALS in raw:
-            raise TokenMalformed(self._shape_problem(token))
+            raise TokenMalformed(shape_problem(token))
         h64, p64, s64 = parts
         known = self._headers.get(h64)
         if known is None:
@@ -214,15 +152,15 @@ class Verifier:
         signing_input = raw[: len(h64) + len(p64) + 1]
         return _new_parsed(
             ParsedToken,
-            (token, header, alg, kid, signing_input, _b64decode(s64), _b64decode(p64)),
+            (token, header, alg, kid, signing_input, decode_segment(s64), decode_segment(p64)),
         )
 
     def _parse_header(self, h64: bytes) -> tuple[dict[str, Any], str, str | None]:
-        header = _object(_b64decode(h64), "header", strict=True)
+        header = json_object(decode_segment(h64), "header", strict=True)
         alg = header.get("alg")
         if not isinstance(alg, str) or alg not in self._algorithms:
             raise InvalidSignature("algorithm not allowed")
-        self._check_header(header)
+        check_header(header, self._typ)
         kid = header.get("kid")
         # A member that is present must be well-formed: "kid": null is not "no kid".
         if "kid" in header and (not isinstance(kid, str) or not 0 < len(kid) <= _MAX_ID):
@@ -257,7 +195,7 @@ class Verifier:
                 break
         else:
             raise InvalidSignature("signature does not verify")
-        try:  # _object(), written out: this runs once per new token
+        try:  # json_object(), written out: this runs once per new token
             value = _loads(parsed[6])
         except (ValueError, RecursionError, UnicodeDecodeError, TypeError) as exc:
             raise TokenMalformed("payload is not valid JSON") from exc
@@ -269,34 +207,6 @@ class Verifier:
         except TokenInvalid as exc:  # the signature held: the log line may name iss and sub
             exc.claims = claims
             raise
-
-    @staticmethod
-    def _shape_problem(token: str) -> str:
-        dots = token.count(".")
-        if dots == 4:
-            return "encrypted tokens (JWE) are not accepted"
-        if token.lstrip().startswith("{"):
-            return "JSON serialization is not accepted"
-        if dots != 2:
-            return "a compact JWS has exactly three segments"
-        return "segments must be unpadded base64url"
-
-    def _check_header(self, header: dict[str, Any]) -> None:
-        if "crit" in header:
-            raise TokenMalformed("crit extensions are not supported")
-        if "b64" in header:
-            raise TokenMalformed("unencoded payloads (b64) are not accepted")
-        cty = header.get("cty")
-        if "cty" in header and (not isinstance(cty, str) or _media_type(cty) == "jwt"):
-            raise TokenMalformed("nested tokens (cty: JWT) are not accepted")
-        typ = header.get("typ")
-        if "typ" in header and not isinstance(typ, str):
-            raise TokenMalformed("typ is not a string")
-        if self._typ is not None:
-            if typ is None or _media_type(typ) != self._typ:
-                raise ClaimCheckFailed("wrong token type", code="wrong_type")
-        elif typ is not None and _media_type(typ) != "jwt":
-            raise ClaimCheckFailed("wrong token type", code="wrong_type")
 
     def check_claims(self, claims: dict[str, Any], now: float) -> tuple[float, float]:
         """Check the registered claims of an already signature-verified payload.
@@ -315,21 +225,21 @@ class Verifier:
         exp, nbf, iat = get("exp"), get("nbf"), get("iat")
         expires = _INF
         if exp is not None or "exp" in claims:
-            if not ((type(exp) is int or type(exp) is float) and 0 <= exp <= _MAX_NUMERIC):
-                exp = _numeric(claims, "exp")
+            if not ((type(exp) is int or type(exp) is float) and 0 <= exp <= MAX_NUMERIC):
+                exp = numeric(claims, "exp")
             expires = exp + leeway
             if now >= expires:
                 raise TokenExpired("exp has passed")
         not_before = -_INF
         if nbf is not None or "nbf" in claims:
-            if not ((type(nbf) is int or type(nbf) is float) and 0 <= nbf <= _MAX_NUMERIC):
-                nbf = _numeric(claims, "nbf")
+            if not ((type(nbf) is int or type(nbf) is float) and 0 <= nbf <= MAX_NUMERIC):
+                nbf = numeric(claims, "nbf")
             not_before = nbf - leeway
             if now < not_before:
                 raise TokenNotYetValid("nbf is in the future")
         if iat is not None or "iat" in claims:
-            if not ((type(iat) is int or type(iat) is float) and 0 <= iat <= _MAX_NUMERIC):
-                iat = _numeric(claims, "iat")
+            if not ((type(iat) is int or type(iat) is float) and 0 <= iat <= MAX_NUMERIC):
+                iat = numeric(claims, "iat")
             if iat - leeway > not_before:
                 not_before = iat - leeway
             if now < iat - leeway:
