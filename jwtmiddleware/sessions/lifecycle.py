@@ -29,7 +29,8 @@ from ..core.errors import SessionLimitReached
 from ..core.issuer import new_token_id
 from ..stores.base import SessionInfo
 from ..telemetry.events import AuthEvent
-from ._flows_base import Flow, refuse_disabled
+from ._flows_base import Flow as Flow  # re-exported
+from ._flows_base import refuse_disabled
 from ._flows_ending import EndingFlows
 from ._flows_rotation import RotationFlows
 from ._records import RequestInfo, TokenPair
