@@ -3,7 +3,9 @@
 :class:`SessionEndpoints` answers each endpoint with a :class:`~jwtmiddleware.plans.ResponsePlan`
 (status, headers, ``Set-Cookie`` values, JSON body, or the refusal to render), so the Flask,
 Quart, Starlette and Django adapters only read the request and render the plan: same requests,
-same answers. The pure rules it applies are in :mod:`jwtmiddleware.plans`.
+same answers. The pure rules it applies are in :mod:`jwtmiddleware.plans`. Login and refresh,
+which take credentials, are here; the endpoints acting for an authenticated caller (logout,
+logout everywhere, sessions) are in ``_endpoints_caller``.
 
 **Where the refresh token comes from.** The refresh cookie (``HttpOnly``, sent only to
 ``REFRESH_COOKIE_PATH``) or a ``refresh_token`` member of a JSON object body or field of a form
@@ -22,23 +24,18 @@ in the body (non-browser clients) answers with the tokens in the body.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..core.effects import Effect
-from ..core.errors import (
-    AuthenticationError,
-    InvalidRequest,
-    StoreUnavailable,
-    TokenInvalid,
-    TokenMissing,
-)
-from ..core.identity import AnonymousIdentity, Identity
+from ..core.errors import AuthenticationError, InvalidRequest, StoreUnavailable, TokenInvalid
 from ..core.reasons import reason_of
 from ..http.csrf import CSRFGuard, form_value
 from ..http.drive import run_async, run_sync
 from ..http.sources import parse_cookie
 from ..telemetry import RefusalLog, mark_reported
+from ._endpoints_caller import Caller as Caller  # re-exported
+from ._endpoints_caller import CallerEndpoints
+from ._endpoints_caller import Flow as Flow  # re-exported
 from .plans import (
     FORM,
     MAX_REFRESH_BODY,
@@ -48,7 +45,6 @@ from .plans import (
     pick_refresh_token,
     refresh_token_in_body,
     request_info,
-    session_list_body,
     token_body,
 )
 
@@ -58,20 +54,8 @@ if TYPE_CHECKING:
 
 __all__ = ["SessionEndpoints"]
 
-Flow = Generator[Effect, Any, ResponsePlan]
-Caller = Identity | AnonymousIdentity | None
 
-
-def _caller(identity: Caller, *, subject: bool) -> Identity:
-    if not isinstance(identity, Identity) or (subject and identity.subject is None):
-        raise TokenMissing("this endpoint needs a token" + (" with a subject" if subject else ""))
-    return identity
-
-
-# -- the endpoints ---------------------------------------------------------------------------------
-
-
-class SessionEndpoints:
+class SessionEndpoints(CallerEndpoints):
     """Login, refresh, logout, logout everywhere and the sessions list, as response plans.
 
     Each endpoint has a sync method and an async twin (``a`` prefix), both driving one
@@ -250,70 +234,3 @@ class SessionEndpoints:
         """Async :meth:`refresh`."""
         flow = self._refresh(view, body, extra, tokens_in_body)
         return await run_async(flow, self.manager.store, telemetry=self.manager.telemetry)
-
-    # -- logout -----------------------------------------------------------------------------------
-
-    def _logout(self, identity: Caller) -> Flow:
-        try:
-            caller = _caller(identity, subject=False)
-            cleared = yield from self._flows.logout(caller, now=self.manager.clock())
-        except (AuthenticationError, StoreUnavailable) as exc:
-            return ResponsePlan.refusal(exc)
-        return ResponsePlan(204, None, set_cookies=cleared)
-
-    def logout(self, identity: Caller) -> ResponsePlan:
-        """End the caller's session and revoke its token: 204, cookies deleted (401 without a
-        token)."""
-        return run_sync(
-            self._logout(identity), self.manager.store, telemetry=self.manager.telemetry
-        )
-
-    async def alogout(self, identity: Caller) -> ResponsePlan:
-        """Async :meth:`logout`."""
-        return await run_async(
-            self._logout(identity), self.manager.store, telemetry=self.manager.telemetry
-        )
-
-    def _logout_everywhere(self, identity: Caller) -> Flow:
-        try:
-            caller = _caller(identity, subject=True)
-            assert caller.subject is not None
-            ended = yield from self._flows.logout_everywhere(
-                caller.subject, now=self.manager.clock(), issuer=caller.issuer
-            )
-        except (AuthenticationError, StoreUnavailable) as exc:
-            return ResponsePlan.refusal(exc)
-        return ResponsePlan(200, {"sessions_ended": ended}, set_cookies=self._cookies.clear())
-
-    def logout_everywhere(self, identity: Caller) -> ResponsePlan:
-        """Revoke every token and session of the caller's subject: 200
-        ``{"sessions_ended": n}``, this device's cookies deleted."""
-        return run_sync(
-            self._logout_everywhere(identity), self.manager.store, telemetry=self.manager.telemetry
-        )
-
-    async def alogout_everywhere(self, identity: Caller) -> ResponsePlan:
-        """Async :meth:`logout_everywhere`."""
-        return await run_async(
-            self._logout_everywhere(identity), self.manager.store, telemetry=self.manager.telemetry
-        )
-
-    # -- sessions ---------------------------------------------------------------------------------
-
-    def sessions(self, identity: Caller) -> ResponsePlan:
-        """200 :func:`session_list_body` of the caller's live sessions, oldest first."""
-        try:
-            caller = _caller(identity, subject=True)
-            listed = self.manager.sessions(caller.subject or "")
-        except (AuthenticationError, StoreUnavailable) as exc:
-            return ResponsePlan.refusal(exc)
-        return ResponsePlan(200, session_list_body(listed, caller.session_id))
-
-    async def asessions(self, identity: Caller) -> ResponsePlan:
-        """Async :meth:`sessions`."""
-        try:
-            caller = _caller(identity, subject=True)
-            listed = await self.manager.asessions(caller.subject or "")
-        except (AuthenticationError, StoreUnavailable) as exc:
-            return ResponsePlan.refusal(exc)
-        return ResponsePlan(200, session_list_body(listed, caller.session_id))

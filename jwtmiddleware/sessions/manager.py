@@ -4,6 +4,10 @@
 store, synchronously or (methods prefixed ``a``) asynchronously. An app's login view checks the
 password, then calls :meth:`SessionManager.login`; a failed store write raises
 :class:`~jwtmiddleware.errors.StoreUnavailable`, never a silent success.
+
+Login, refresh, logout and disabled accounts are here; tokens minted outside a session
+(``issue_token``, ``one_time``) are in ``_manager_tokens``, and listing and ending device
+sessions and revoking single tokens in ``_manager_revoke``.
 """
 
 from __future__ import annotations
@@ -14,20 +18,20 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.errors import ConfigurationError
 from ..http.drive import run_async, run_sync
-from ..stores._changes import GENERATION_CLAIM
 from ..telemetry.events import AuthEvent
+from ._manager_revoke import Revocations
+from ._manager_tokens import TokenMinting
 from .lifecycle import RequestInfo, SessionFlows, TokenPair
 
 if TYPE_CHECKING:
     from ..core.identity import Identity
-    from ..core.issuer import IssuedToken
     from ..core.settings import Settings
-    from ..stores.base import SessionInfo, Store
+    from ..stores.base import Store
 
 __all__ = ["SessionManager"]
 
 
-class SessionManager:
+class SessionManager(TokenMinting, Revocations):
     """Sessions, rotation and revocation over one store.
 
     :param settings: the settings tokens are issued and verified with.
@@ -156,80 +160,6 @@ class SessionManager:
         """Async :meth:`login_failed` (an async ``EVENT_HOOK`` is awaited)."""
         await self.flows.events.aemit(_login_failed(subject, info))
 
-    def one_time(
-        self, subject: str, purpose: str, resource: str, *, ttl: float | None = None
-    ) -> IssuedToken:
-        """A single-use token for ``purpose`` on the request path ``resource`` (download
-        links); a later :meth:`logout_everywhere` of the subject refuses it."""
-        now = self.clock()
-        generation = self.store.subject_generation(self._issuer_name, subject, now=now)
-        issued = self.flows.issuer.one_time(subject, purpose, resource, now=now, ttl=ttl,
-                                            generation=generation)  # fmt: skip
-        self._created(subject, {"purpose": purpose}, "one_time")
-        return issued
-
-    def _created(self, subject: str, detail: Mapping[str, Any], action: str) -> None:
-        self.flows.emit(AuthEvent("authn_token_created", subject, None, detail, action=action))
-
-    async def aone_time(
-        self, subject: str, purpose: str, resource: str, *, ttl: float | None = None
-    ) -> IssuedToken:
-        """Async :meth:`one_time`."""
-        now = self.clock()
-        generation = await self.store.asubject_generation(self._issuer_name, subject, now=now)
-        issued = self.flows.issuer.one_time(subject, purpose, resource, now=now, ttl=ttl,
-                                            generation=generation)  # fmt: skip
-        self._created(subject, {"purpose": purpose}, "one_time")
-        return issued
-
-    def issue_token(
-        self,
-        subject: str,
-        *,
-        claims: Mapping[str, Any] | None = None,
-        ttl: float | None = None,
-    ) -> IssuedToken:
-        """Mint an access token outside a device session (API tokens, service calls, tests)
-        that carries the subject's logout-everywhere generation (``sgen``), so a later
-        :meth:`logout_everywhere` or :meth:`disable_subject` refuses it, and one issued after
-        that call is accepted, whatever the clock says.
-
-        :param claims: application claims (``scope``, ...).
-        :param ttl: lifetime in seconds (default ``ACCESS_TOKEN_TTL``).
-        """
-        now = self.clock()
-        generation = self.store.subject_generation(self._issuer_name, subject, now=now)
-        return self._mint(subject, now, claims, ttl, generation)
-
-    async def aissue_token(
-        self,
-        subject: str,
-        *,
-        claims: Mapping[str, Any] | None = None,
-        ttl: float | None = None,
-    ) -> IssuedToken:
-        """Async :meth:`issue_token`."""
-        now = self.clock()
-        generation = await self.store.asubject_generation(self._issuer_name, subject, now=now)
-        return self._mint(subject, now, claims, ttl, generation)
-
-    def _mint(
-        self,
-        subject: str,
-        now: float,
-        claims: Mapping[str, Any] | None,
-        ttl: float | None,
-        generation: int,
-    ) -> IssuedToken:
-        body = {**(claims or {}), GENERATION_CLAIM: generation}
-        issued = self.flows.issuer.access_token(subject, now=now, claims=body, ttl=ttl)
-        self._created(subject, {}, "issue_token")
-        return issued
-
-    @property
-    def _issuer_name(self) -> str:
-        return self.settings.issuer or ""
-
     # -- disabled accounts ---------------------------------------------------------------------
 
     def disable_subject(self, subject: str, *, issuer: str | None = None) -> int:
@@ -255,78 +185,7 @@ class SessionManager:
         """Async :meth:`enable_subject`."""
         await run_async(self.flows.enable(subject, now=self.clock()), self.store)
 
-    # -- device sessions and single revocations ---------------------------------------------------
-
-    def sessions(self, subject: str) -> list[SessionInfo]:
-        """The subject's live device sessions, oldest first."""
-        return self.store.list_sessions(subject, now=self.clock())
-
-    async def asessions(self, subject: str) -> list[SessionInfo]:
-        """Async :meth:`sessions`."""
-        return await self.store.alist_sessions(subject, now=self.clock())
-
-    def revoke_session(self, session_id: str) -> bool:
-        """Log out one device; true if the session was live."""
-        now = self.clock()
-        live = self.store.revoke_session(session_id, now=now, expires_at=now + self.flows.keep)
-        self.flows.emit(_session_revoked(None, session_id, {}))
-        return live
-
-    async def arevoke_session(self, session_id: str) -> bool:
-        """Async :meth:`revoke_session`."""
-        now = self.clock()
-        live = await self.store.arevoke_session(
-            session_id, now=now, expires_at=now + self.flows.keep
-        )
-        await self.flows.events.aemit(_session_revoked(None, session_id, {}))
-        return live
-
-    def revoke_other_sessions(self, subject: str, keep_session_id: str | None) -> int:
-        """Log out every other device of ``subject``; returns how many."""
-        ended = self.store.revoke_other_sessions(subject, keep_session_id, now=self.clock())
-        self.flows.emit(_session_revoked(subject, None, {"sessions": ended}))
-        return ended
-
-    async def arevoke_other_sessions(self, subject: str, keep_session_id: str | None) -> int:
-        """Async :meth:`revoke_other_sessions`."""
-        ended = await self.store.arevoke_other_sessions(subject, keep_session_id, now=self.clock())
-        await self.flows.events.aemit(_session_revoked(subject, None, {"sessions": ended}))
-        return ended
-
-    def _until(self, expires_at: float | None, now: float) -> float:
-        return now + self.flows.keep if expires_at is None else expires_at + self.settings.leeway
-
-    def revoke_token(
-        self, token_id: str, *, issuer: str = "", expires_at: float | None = None
-    ) -> None:
-        """Revoke one token by ``jti`` (and ``iss``), kept until it would have expired."""
-        now = self.clock()
-        self.store.revoke_token(issuer, token_id, expires_at=self._until(expires_at, now), now=now)
-        self.flows.emit(_token_revoked(token_id))
-
-    async def arevoke_token(
-        self, token_id: str, *, issuer: str = "", expires_at: float | None = None
-    ) -> None:
-        """Async :meth:`revoke_token`."""
-        now = self.clock()
-        await self.store.arevoke_token(
-            issuer, token_id, expires_at=self._until(expires_at, now), now=now
-        )
-        await self.flows.events.aemit(_token_revoked(token_id))
-
-    def revoke_identity(self, identity: Identity) -> None:
-        """Revoke the token the current request was authenticated with."""
-        if identity.token_id is None:
-            raise ValueError("this token has no jti and cannot be revoked on its own")
-        self.revoke_token(identity.token_id, issuer=identity.issuer or "",
-                          expires_at=identity.expires_at)  # fmt: skip
-
-    async def arevoke_identity(self, identity: Identity) -> None:
-        """Async :meth:`revoke_identity`."""
-        if identity.token_id is None:
-            raise ValueError("this token has no jti and cannot be revoked on its own")
-        await self.arevoke_token(identity.token_id, issuer=identity.issuer or "",
-                                 expires_at=identity.expires_at)  # fmt: skip
+    # -- the store ---------------------------------------------------------------------------------
 
     def purge(self) -> int:
         """Delete expired entries (SQLite, memory); returns how many."""
@@ -348,15 +207,3 @@ class SessionManager:
 def _login_failed(subject: str | None, info: RequestInfo | None) -> AuthEvent:
     detail = {} if info is None else {"ip": info.ip, "user_agent": info.user_agent}
     return AuthEvent("authn_login_fail", subject, None, detail, action="login_failed")
-
-
-def _session_revoked(subject: str | None, sid: str | None, detail: dict[str, Any]) -> AuthEvent:
-    action = "revoke_session" if sid is not None else "revoke_other_sessions"
-    return AuthEvent(
-        "session_revoked", subject, sid, {"reason": "revoked", **detail}, action=action
-    )
-
-
-def _token_revoked(token_id: str) -> AuthEvent:
-    detail = {"jti": token_id}
-    return AuthEvent("authn_token_revoked", None, None, detail, action="revoke_token")

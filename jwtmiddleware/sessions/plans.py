@@ -17,12 +17,12 @@ from urllib.parse import parse_qs
 
 from ..core import _json
 from ..core.errors import AuthenticationError, InvalidRequest, StoreUnavailable, TokenMissing
-from .lifecycle import RequestInfo
+from ._records import RequestInfo
 
 if TYPE_CHECKING:
     from ..http.sources import RequestView
     from ..stores.base import SessionInfo
-    from .lifecycle import TokenPair
+    from ._records import TokenPair
 
 __all__ = [
     "FORM",
