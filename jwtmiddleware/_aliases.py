@@ -26,7 +26,6 @@ MOVED: dict[str, str] = {
         **{
             name: "core." + name
             for name in (
-                "errors",
                 "reasons",
                 "settings",
                 "_validate",
