@@ -84,6 +84,21 @@ return generation
 """
 )
 
+# KEYS: a sorted set. ARGV: cursor, count, now. A ZSCAN page of the live members as {cursor,
+# "member score ..."}: one string parses far faster than 10,000 replies (digests: no spaces).
+_SCAN_LIVE = Lua.of("""
+local page = redis.call('ZSCAN', KEYS[1], ARGV[1], 'COUNT', ARGV[2])
+local now = tonumber(ARGV[3])
+local flat, live = page[2], {}
+for i = 1, #flat, 2 do
+  if tonumber(flat[i + 1]) > now then
+    live[#live + 1] = flat[i]
+    live[#live + 1] = flat[i + 1]
+  end
+end
+return {page[1], table.concat(live, ' ')}
+""")
+
 # KEYS: epoch, seq, log. ARGV: epoch candidate. Where the log ends: {epoch, seq, last id}.
 _POSITION = Lua.of("""
 redis.call('SET', KEYS[1], ARGV[1], 'NX')
@@ -257,9 +272,12 @@ class RevocationOps:
             ]
             return int(nxt), changes
         key = n.tokens if kind == TOKEN else n.sessions
-        (page,) = yield [("ZSCAN", key, cursor, "COUNT", _SCAN_COUNT)]
-        nxt, flat = page
-        return int(nxt), [Change(kind, m, exp) for m, exp in _pairs(flat) if exp > now]
+        ((nxt, joined),) = yield [_SCAN_LIVE.call([key], cursor, _SCAN_COUNT, fmt_time(now))]
+        if isinstance(joined, bytes):
+            joined = joined.decode()
+        flat = joined.split(" ") if joined else []
+        it = iter(flat)
+        return int(nxt), [Change(kind, m, float(exp)) for m, exp in zip(it, it, strict=True)]
 
 
 def _pairs(flat: Any) -> Iterator[tuple[str, float]]:

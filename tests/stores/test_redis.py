@@ -290,3 +290,52 @@ async def test_async_clients_are_per_event_loop_and_closed(redis_url: str) -> No
     assert len(store._aclients) == 1
     await store.aclose()
     assert store._aclients == {}
+
+
+@pytest.mark.parametrize("deployment", ["single", "cluster"])
+def test_a_snapshot_of_many_pages_loads_every_live_revocation(
+    deployment: str, request: pytest.FixtureRequest
+) -> None:
+    """The mirror's snapshot reads the revoked set a page at a time (a script joins each page
+    into one reply): every live member arrives once, none that expired, across page ends."""
+    from jwtmiddleware.stores._changes import TOKEN, revocation_keys, token_member
+    from jwtmiddleware.stores._redis_clients import RedisClients
+
+    url = (
+        request.getfixturevalue("redis_cluster").url
+        if deployment == "cluster"
+        else request.getfixturevalue("redis_url")
+    )
+    prefix = f"snap{time.monotonic_ns()}:"
+    now = time.time()
+    live = {token_member(ISS, f"id-{i}"): now + 3600 + i for i in range(12_345)}
+    dead = {token_member(ISS, f"old-{i}"): now - 10 for i in range(500)}
+    clients = RedisClients.from_url(url, timeout=5.0)
+    store = RedisStore(url, prefix=prefix, timeout=5.0)
+    try:
+        for part in (dict(list(live.items())[i : i + 5000]) for i in range(0, len(live), 5000)):
+            clients.sync.zadd(f"{prefix}{{r}}:t", part)
+        clients.sync.zadd(f"{prefix}{{r}}:t", dead)
+        log = store.open_change_log()
+        assert log is not None
+        try:
+            _, pages = log.snapshot(now)
+            changes = [change for page in pages for change in page]
+        finally:
+            log.close()
+        assert all(change.kind == TOKEN for change in changes)
+        assert {c.member: c.expires_at for c in changes} == pytest.approx(live)
+        assert len(changes) == len(live)
+
+        mirror = store.mirror(max_lag=1.0, timeout=5.0)
+        try:
+            assert mirror.wait_ready(30)
+            assert all(mirror.revoked(revocation_keys({"iss": ISS, "jti": f"id-{i}"}), now)
+                       for i in range(0, 12_345, 97))  # fmt: skip
+            assert not mirror.revoked(revocation_keys({"iss": ISS, "jti": "old-1"}), now)
+        finally:
+            mirror.stop()
+    finally:
+        clients.sync.delete(f"{prefix}{{r}}:t")
+        clients.close()
+        store.close()
