@@ -39,6 +39,7 @@ from jwtmiddleware import (
 )
 from jwtmiddleware.stores import MemoryStore
 from jwtmiddleware.testing import FrozenClock, mint_token
+from tests.adapters.conftest import close_after_test
 
 SECRET = secrets.token_urlsafe(32)
 ISSUER = "https://issuer.test"
@@ -170,6 +171,7 @@ def create_app(config: Mapping[str, Any] | None, **auth_options: Any) -> Flask:
         app.config["JWTMIDDLEWARE"] = config
     auth = JWTAuth(**auth_options)
     auth.init_app(app)
+    close_after_test(app)
 
     @app.get("/health")
     def health() -> dict[str, Any]:

@@ -18,6 +18,7 @@ from quart import Quart
 import flask_jwtmiddleware
 import quart_jwtmiddleware
 from jwtmiddleware.testing import FrozenClock
+from tests.adapters.conftest import close_after_test
 from tests.adapters.test_flask import SECRET, bearer, jwt_config
 
 
@@ -60,6 +61,7 @@ def flask_app(tmp_path: Path, clock: FrozenClock) -> tuple[Flask, flask_jwtmiddl
     app = Flask(__name__)
     app.config["JWTMIDDLEWARE"] = jwt_config(tmp_path)
     auth = flask_jwtmiddleware.JWTAuth(app, clock=clock)
+    close_after_test(app)
     auth.user_loader(load_user)
     auth.additional_claims_loader(role_claims)
 
@@ -178,6 +180,7 @@ def quart_app(tmp_path: Path, clock: FrozenClock, loader: Any) -> tuple[Quart, A
     app = Quart(__name__)
     app.config["JWTMIDDLEWARE"] = jwt_config(tmp_path)
     auth = quart_jwtmiddleware.JWTAuth(app, clock=clock)
+    close_after_test(app)
     auth.user_loader(loader)
     auth.additional_claims_loader(role_claims)
 

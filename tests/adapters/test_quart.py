@@ -23,6 +23,7 @@ import quart_jwtmiddleware
 from jwtmiddleware import AuthenticationError, ConfigurationError
 from jwtmiddleware.testing import FrozenClock, mint_token
 from quart_jwtmiddleware import JWTAuth, JWTHTTPException, current_identity, jwt_required
+from tests.adapters.conftest import close_after_test
 from tests.adapters.test_flask import (
     ACCESS,
     CSRF,
@@ -47,6 +48,7 @@ def create_app(config: Mapping[str, Any] | None, **auth_options: Any) -> Quart:
         app.config["JWTMIDDLEWARE"] = config
     auth = JWTAuth(**auth_options)
     auth.init_app(app)
+    close_after_test(app)
 
     @app.get("/health")
     async def health() -> dict[str, Any]:
