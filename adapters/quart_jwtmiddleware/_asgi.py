@@ -77,8 +77,9 @@ class RefusalRoutingMiddleware:
     The core middleware (built with ``RefusalRouter`` as its ``ERROR_HANDLER``) records a
     refusal in the request's slot before answering; that answer is dropped here and the request
     goes to Quart with ``scope["jwtmiddleware.error"]`` set, where ``before_request`` and
-    ``before_websocket`` hooks raise it as an ``HTTPException``. Other scope types (lifespan)
-    go straight to Quart.
+    ``before_websocket`` hooks raise it as an ``HTTPException``. ``lifespan`` goes through the
+    core middleware, which loads the revocation mirror before Quart's ``before_serving`` and
+    stops it (closing the store it opened) after ``after_serving``.
 
     :param middleware: the core middleware wrapping ``mark_entered(app)``.
     :param app: Quart's own ``asgi_app``.
@@ -93,7 +94,7 @@ class RefusalRoutingMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind != "http" and kind != "websocket":
-            await self.app(scope, receive, send)
+            await (self.middleware if kind == "lifespan" else self.app)(scope, receive, send)
             return
         pending = Pending()
         scope = dict(scope)

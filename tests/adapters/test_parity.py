@@ -310,8 +310,10 @@ def scenario(send: Send) -> list[tuple[str, dict[str, Any]]]:
 
 
 @contextlib.contextmanager
-def sender(app: Any, *, asgi: bool) -> Iterator[Send]:
-    """``send(method, path, headers=..., content=...)`` to ``app``, without a cookie jar."""
+def sender(app: Any, *, asgi: bool, lifespan: bool = False) -> Iterator[Send]:
+    """``send(method, path, headers=..., content=...)`` to ``app``, without a cookie jar.
+    ``lifespan``: run the ASGI lifespan around it (the middleware stops its mirror at the end;
+    Django's handler refuses lifespan)."""
     base = "https://testserver"
     if asgi:
         client: httpx.Client = TestClient(app, base_url=base)
@@ -322,10 +324,11 @@ def sender(app: Any, *, asgi: bool) -> Iterator[Send]:
         client.cookies.clear()
         return client.request(method, path, **kwargs)
 
-    try:  # not `with client`: that would run the lifespan, which Django's handler refuses
-        yield send
-    finally:
-        client.close()
+    with client if lifespan else contextlib.nullcontext():
+        try:
+            yield send
+        finally:
+            client.close()
 
 
 def run(kind: str, tmp_path: Path) -> list[tuple[str, dict[str, Any]]]:
@@ -333,11 +336,15 @@ def run(kind: str, tmp_path: Path) -> list[tuple[str, dict[str, Any]]]:
     mapping = {**MAPPING, "STORE": f"sqlite:///{tmp_path / kind}.db"}
     settings = Settings.from_mapping(mapping)
     if kind == "flask":
-        with sender(flask_app(settings, clock), asgi=False) as send:
-            return scenario(send)
+        app = flask_app(settings, clock)
+        try:
+            with sender(app, asgi=False) as send:
+                return scenario(send)
+        finally:  # no lifespan under WSGI: stop the mirror as a server's shutdown would
+            app.extensions["jwtmiddleware"].state_for(app).middleware.close()
     if kind in ("quart", "starlette"):
         app = quart_app(settings, clock) if kind == "quart" else starlette_app(settings, clock)
-        with sender(app, asgi=True) as send:
+        with sender(app, asgi=True, lifespan=True) as send:
             return scenario(send)
     from django.core.handlers.asgi import ASGIHandler
     from django.core.handlers.wsgi import WSGIHandler

@@ -546,3 +546,49 @@ async def test_store_outage_refuses_a_websocket(tmp_path: Path, clock: FrozenClo
     refusal = await ws_refusal(app.test_client(), "/ws", headers=bearer(token_for(app, clock)))
     assert refusal.status_code == 503
     assert refusal.headers["Retry-After"] == "1"
+
+
+async def test_lifespan_loads_the_mirror_before_serving_and_stops_it_after(
+    tmp_path: Path,
+) -> None:
+    """Under an ASGI server the revocation mirror is loaded before Quart's ``before_serving``
+    hooks run (no first request waits for it) and stopped after ``after_serving``."""
+    app = create_app(jwt_config(tmp_path))
+    middleware = app.extensions["jwtmiddleware"].state_for(app).middleware
+    mirror = middleware.mirror
+    assert mirror is not None
+    seen: dict[str, Any] = {}
+
+    @app.before_serving
+    async def started() -> None:
+        seen["fresh at before_serving"] = middleware.status()["mirror"]["fresh"]
+
+    @app.after_serving
+    async def stopping() -> None:
+        seen["following at after_serving"] = middleware.status()["mirror"]["following"]
+
+    messages = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
+    sent: list[dict[str, Any]] = []
+    startup_done = anyio.Event()
+
+    async def receive() -> dict[str, Any]:
+        if len(messages) == 1:
+            await startup_done.wait()
+        return messages.pop(0)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+        if message["type"] == "lifespan.startup.complete":
+            seen["following after startup"] = middleware.status()["mirror"]["following"]
+            startup_done.set()
+
+    with anyio.fail_after(30):
+        await app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, receive, send)
+    assert [m["type"] for m in sent] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    assert seen == {
+        "fresh at before_serving": True,
+        "following after startup": True,
+        "following at after_serving": True,
+    }
+    assert mirror.stopped
+    assert not middleware.status()["mirror"]["following"]
